@@ -1,0 +1,20 @@
+import pg from "pg";
+
+/**
+ * A connection pool whose sessions all speak UTC, so `timestamp` columns (stored in UTC) and their text
+ * form mean the same thing on every connection, including the replication one.
+ */
+export function createPool(connectionString: string, opts: { max?: number; application?: string } = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=1 -c IntervalStyle=iso_8601",
+    application_name: opts.application ?? "runcast",
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on("error", () => {});
+  return pool;
+}
+
+// int8 and numeric stay strings by default in node-postgres; counts we read are small, so parse int8.
+pg.types.setTypeParser(20, (v) => Number(v));
