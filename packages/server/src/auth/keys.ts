@@ -1,0 +1,89 @@
+import { randomInt } from "node:crypto";
+import type pg from "pg";
+
+const ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/** Accepted unchanged by the official Trigger.dev SDK. */
+export const SECRET_KEY_PATTERN = /^tr_(dev|stg|prod|preview)_[0-9a-zA-Z_]{8,}$/;
+
+export function randomToken(length: number): string {
+  let s = "";
+  for (let i = 0; i < length; i++) s += ALPHABET[randomInt(ALPHABET.length)];
+  return s;
+}
+
+export function generateSecretKey(): string {
+  return `tr_dev_${randomToken(24)}`;
+}
+
+export interface Environment {
+  id: string;
+  slug: string;
+}
+
+/**
+ * Makes sure the dev environment exists and that `secretKey` (when given) is one of its keys.
+ * Returns the environment and a key to print: the given one, or the newest active one, or a new one.
+ */
+export async function ensureDevEnvironment(pool: pg.Pool, secretKey?: string): Promise<{ env: Environment; secretKey: string }> {
+  const env: Environment = { id: "env_dev", slug: "dev" };
+  await pool.query("INSERT INTO environments (id, slug) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", [env.id, env.slug]);
+  if (secretKey) {
+    if (!SECRET_KEY_PATTERN.test(secretKey)) {
+      throw new Error("RUNCAST_SECRET_KEY must look like tr_dev_ followed by letters or digits");
+    }
+    await pool.query(
+      "INSERT INTO api_keys (secret_key, env_id) VALUES ($1, $2) ON CONFLICT (secret_key) DO UPDATE SET revoked_at = NULL",
+      [secretKey, env.id],
+    );
+    return { env, secretKey };
+  }
+  const existing = await pool.query<{ secret_key: string }>(
+    "SELECT secret_key FROM api_keys WHERE env_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 1",
+    [env.id],
+  );
+  const found = existing.rows[0]?.secret_key;
+  if (found) return { env, secretKey: found };
+  const created = generateSecretKey();
+  await pool.query("INSERT INTO api_keys (secret_key, env_id) VALUES ($1, $2)", [created, env.id]);
+  return { env, secretKey: created };
+}
+
+interface CachedKey {
+  envId: string | null;
+  at: number;
+}
+
+/** Looks secret keys up with a short cache, so auth costs no query on the hot path. */
+export class KeyStore {
+  readonly #pool: pg.Pool;
+  readonly #cache = new Map<string, CachedKey>();
+  readonly #ttlMs: number;
+
+  constructor(pool: pg.Pool, ttlMs = 5_000) {
+    this.#pool = pool;
+    this.#ttlMs = ttlMs;
+  }
+
+  /** The environment a key belongs to, or null when unknown or revoked. */
+  async envForKey(key: string, now = Date.now()): Promise<string | null> {
+    const hit = this.#cache.get(key);
+    if (hit && now - hit.at < this.#ttlMs) return hit.envId;
+    const { rows } = await this.#pool.query<{ env_id: string }>(
+      "SELECT env_id FROM api_keys WHERE secret_key = $1 AND revoked_at IS NULL",
+      [key],
+    );
+    const envId = rows[0]?.env_id ?? null;
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(key, { envId, at: now });
+    return envId;
+  }
+
+  /** The signing key of an environment (its newest active secret key). */
+  async keysForEnv(envId: string): Promise<string[]> {
+    const { rows } = await this.#pool.query<{ secret_key: string }>(
+      "SELECT secret_key FROM api_keys WHERE env_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC",
+      [envId],
+    );
+    return rows.map((r) => r.secret_key);
+  }
+}

@@ -1,0 +1,48 @@
+import { resolve } from "node:path";
+
+/** Everything a node needs to know, read once from flags and the environment (DESIGN.md contract). */
+export interface NodeConfig {
+  port: number;
+  host: string;
+  /** Folder for the embedded database and local state. */
+  dataDir: string;
+  /** External PostgreSQL; the embedded one is started when unset. */
+  databaseUrl: string | undefined;
+  /** The dev environment's secret key; generated and saved in the data dir when unset. */
+  secretKey: string | undefined;
+  /** Concurrent held live requests per environment. */
+  maxSubscriptions: number;
+  /** How long a live long-poll is held before answering "still up to date". */
+  longPollMs: number;
+  /** A worker lease lasts this long without a heartbeat. */
+  leaseMs: number;
+  /** Name of this node, used for its replication slot. */
+  nodeId: string;
+  /** Largest accepted request body, bytes. */
+  maxBodyBytes: number;
+}
+
+function intFrom(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+export function configFromEnv(
+  flags: { port?: string | number; dataDir?: string } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): NodeConfig {
+  return {
+    port: intFrom(flags.port !== undefined ? String(flags.port) : env.PORT, 3030, "port"),
+    host: env.RUNCAST_HOST ?? "0.0.0.0",
+    dataDir: resolve(flags.dataDir ?? env.RUNCAST_DATA_DIR ?? ".runcast"),
+    databaseUrl: env.DATABASE_URL || undefined,
+    secretKey: env.RUNCAST_SECRET_KEY || undefined,
+    maxSubscriptions: intFrom(env.RUNCAST_MAX_SUBSCRIPTIONS, 100, "RUNCAST_MAX_SUBSCRIPTIONS"),
+    longPollMs: intFrom(env.RUNCAST_LONG_POLL_MS, 20_000, "RUNCAST_LONG_POLL_MS"),
+    leaseMs: intFrom(env.RUNCAST_LEASE_MS, 30_000, "RUNCAST_LEASE_MS"),
+    nodeId: (env.RUNCAST_NODE_ID ?? "main").replace(/[^a-z0-9_]/gi, "_").toLowerCase(),
+    maxBodyBytes: intFrom(env.RUNCAST_MAX_BODY_BYTES, 3 * 1024 * 1024, "RUNCAST_MAX_BODY_BYTES"),
+  };
+}

@@ -1,0 +1,57 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import type pg from "pg";
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.url));
+/** Arbitrary constant: serialises migration runs of every node sharing one database. */
+const MIGRATION_LOCK = 726_352_001;
+
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ id: Number(f.slice(0, 4)), name: f, sql: readFileSync(join(dir, f), "utf8") }));
+}
+
+/**
+ * Applies the numbered SQL files not applied yet, each in its own transaction, recorded in
+ * `runcast_migrations`. An advisory lock makes N nodes starting at once apply each file once;
+ * re-running is a no-op. Shipped files are never edited: fixes are new files.
+ */
+export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Promise<string[]> {
+  const client = await pool.connect();
+  const applied: string[] = [];
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    await client.query(`CREATE TABLE IF NOT EXISTS runcast_migrations (
+      id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await client.query<{ id: number }>("SELECT id FROM runcast_migrations")).rows.map((r) => r.id));
+    for (const m of migrations) {
+      if (done.has(m.id)) continue;
+      await client.query("BEGIN");
+      try {
+        await client.query("INSERT INTO runcast_migrations (id, name) VALUES ($1, $2)", [m.id, m.name]);
+        await client.query(m.sql);
+        await client.query("COMMIT");
+        applied.push(m.name);
+      } catch (err) {
+        await client.query("ROLLBACK");
+        throw new Error(`migration ${m.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+    client.release();
+  } catch (err) {
+    // Destroying the connection also drops its session-level advisory lock.
+    client.release(true);
+    throw err;
+  }
+  return applied;
+}

@@ -1,0 +1,109 @@
+import type pg from "pg";
+import { withTransaction } from "../db/transaction.ts";
+import { RuncastError, notFound } from "../errors.ts";
+import { completeAttempt, failAttempt, heartbeat, type AttemptRef, type CostRates, type RunError } from "./attempts.ts";
+import { dequeueRuns, type DequeuedRun } from "./dequeue.ts";
+import type { FailureKind, RunStatus } from "./run-state.ts";
+import { Scheduler } from "./scheduler.ts";
+import { insertRun, isIdempotencyRace, type TriggerRequest, type TriggerResult } from "./trigger.ts";
+import { Wakeups } from "./wakeups.ts";
+import { registerWorker, stopWorker, touchWorker, type WorkerRegistration } from "./workers.ts";
+
+export interface EngineOptions {
+  leaseMs: number;
+  rates?: CostRates;
+}
+
+/** The run lifecycle: what the HTTP API calls. Owns the scheduler and the dequeue wake-ups. */
+export class Engine {
+  readonly pool: pg.Pool;
+  readonly leaseMs: number;
+  readonly rates: CostRates;
+  readonly #wakeups = new Wakeups();
+  readonly #scheduler: Scheduler;
+
+  constructor(pool: pg.Pool, opts: EngineOptions) {
+    this.pool = pool;
+    this.leaseMs = opts.leaseMs;
+    // Default pricing: a small-1x machine's order of magnitude, configurable per deployment.
+    this.rates = opts.rates ?? { baseCentsPerAttempt: 0.0025, centsPerSecond: 0.0017 };
+    this.#scheduler = new Scheduler(pool, this.rates, (envs) => this.notifyQueued(envs));
+  }
+
+  start(): void {
+    this.#scheduler.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#wakeups.wakeAll();
+    await this.#scheduler.stop();
+  }
+
+  /** Something queued runs in these environments (this node or, via replication, another). */
+  notifyQueued(envIds: Iterable<string>): void {
+    for (const env of envIds) this.#wakeups.wake(env);
+  }
+
+  async trigger(req: TriggerRequest): Promise<TriggerResult> {
+    // Two concurrent triggers of one idempotency key: the loser of the insert race retries and finds the winner's run.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await withTransaction(this.pool, (client) => insertRun(client, req));
+        if (!result.isCached) {
+          if (result.status === "QUEUED") this.notifyQueued([req.envId]);
+          else this.#scheduler.nudge();
+        }
+        return result;
+      } catch (err) {
+        if (attempt < 3 && isIdempotencyRace(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  async registerWorker(envId: string, reg: WorkerRegistration): Promise<{ workerId: string; leaseMs: number }> {
+    const { workerId, released } = await registerWorker(this.pool, envId, reg);
+    if (released) this.notifyQueued([envId]);
+    return { workerId, leaseMs: this.leaseMs };
+  }
+
+  async stopWorker(envId: string, workerId: string): Promise<void> {
+    await stopWorker(this.pool, envId, workerId);
+  }
+
+  /**
+   * Hands up to `max` QUEUED runs to the worker, holding the request up to `waitMs` while there are none.
+   * Woken at once when runs are queued.
+   */
+  async dequeue(envId: string, workerId: string, max: number, waitMs: number, signal?: AbortSignal): Promise<DequeuedRun[]> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const worker = await touchWorker(this.pool, envId, workerId);
+      if (!worker) throw notFound("worker_not_found", `worker ${workerId} is not registered in this environment`);
+      if (worker.stopped) throw new RuncastError(409, "worker_stopped", `worker ${workerId} has stopped`);
+      const seen = this.#wakeups.generation(envId);
+      const runs = await dequeueRuns(this.pool, { envId, workerId, tasks: worker.tasks, max, leaseMs: this.leaseMs });
+      if (runs.length) {
+        this.#scheduler.nudge();
+        return runs;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted) return [];
+      await this.#wakeups.wait(envId, seen, left, signal);
+    }
+  }
+
+  heartbeat(ref: AttemptRef): Promise<void> {
+    return heartbeat(this.pool, ref, this.leaseMs);
+  }
+
+  complete(ref: AttemptRef, output: unknown, outputType: string): Promise<void> {
+    return completeAttempt(this.pool, ref, output, outputType, this.rates);
+  }
+
+  async fail(ref: AttemptRef, error: RunError, kind: FailureKind): Promise<RunStatus> {
+    const status = await failAttempt(this.pool, ref, error, kind, this.rates);
+    if (status === "REATTEMPTING") this.#scheduler.nudge();
+    return status;
+  }
+}

@@ -1,0 +1,6 @@
+import { randomToken } from "../auth/keys.ts";
+
+/** Friendly ids: a type prefix and 24 random letters/digits (`run_…`, `batch_…`). */
+export function newId(prefix: "run" | "batch" | "attempt" | "worker"): string {
+  return `${prefix}_${randomToken(24).toLowerCase()}`;
+}

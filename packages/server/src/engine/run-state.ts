@@ -1,0 +1,68 @@
+/** The 14 public run statuses (seed docs' RunStatus). Stored as-is in runs.status. */
+export const RUN_STATUSES = [
+  "WAITING_FOR_DEPLOY",
+  "DELAYED",
+  "QUEUED",
+  "EXECUTING",
+  "REATTEMPTING",
+  "FROZEN",
+  "COMPLETED",
+  "CANCELED",
+  "FAILED",
+  "CRASHED",
+  "INTERRUPTED",
+  "SYSTEM_FAILURE",
+  "EXPIRED",
+  "TIMED_OUT",
+] as const;
+
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set([
+  "COMPLETED",
+  "CANCELED",
+  "FAILED",
+  "CRASHED",
+  "INTERRUPTED",
+  "SYSTEM_FAILURE",
+  "EXPIRED",
+  "TIMED_OUT",
+]);
+
+export function isFinal(status: string): boolean {
+  return FINAL_STATUSES.has(status as RunStatus);
+}
+
+/** How a failed attempt ends, as reported by a worker. */
+export type FailureKind = "error" | "interrupted" | "timed_out" | "crashed";
+
+/** The status a run takes after a failed attempt, given whether a retry is allowed. */
+export function statusAfterFailure(kind: FailureKind, canRetry: boolean): RunStatus {
+  switch (kind) {
+    case "interrupted":
+      return "INTERRUPTED";
+    case "timed_out":
+      return "TIMED_OUT";
+    case "crashed":
+      return canRetry ? "REATTEMPTING" : "CRASHED";
+    case "error":
+      return canRetry ? "REATTEMPTING" : "FAILED";
+  }
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  factor: number;
+  minTimeoutInMs: number;
+  maxTimeoutInMs: number;
+  randomize: boolean;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 1, factor: 2, minTimeoutInMs: 1000, maxTimeoutInMs: 60_000, randomize: false };
+
+/** Backoff before attempt `nextAttempt` (2 = the first retry). `random` is in [0, 1). */
+export function retryDelayMs(policy: RetryPolicy, nextAttempt: number, random: number): number {
+  const base = policy.minTimeoutInMs * Math.pow(policy.factor, Math.max(0, nextAttempt - 2));
+  const jittered = policy.randomize ? base * (1 + random) : base;
+  return Math.round(Math.min(policy.maxTimeoutInMs, jittered));
+}

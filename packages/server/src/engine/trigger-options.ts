@@ -1,0 +1,110 @@
+import { RuncastError, badRequest } from "../errors.ts";
+import { parseDuration, resolveTime } from "./duration.ts";
+
+export const MAX_TAGS = 10;
+export const MAX_TAG_LENGTH = 128;
+export const MAX_METADATA_BYTES = 256 * 1024;
+
+/** Trigger options after validation: what the engine stores. */
+export interface TriggerOptions {
+  tags: string[];
+  idempotencyKey?: string;
+  idempotencyKeyExpiresAt?: Date;
+  metadata?: Record<string, unknown>;
+  delayUntil?: Date;
+  ttl?: string;
+  ttlMs?: number;
+  maxAttempts?: number;
+  maxDuration?: number;
+  queue?: string;
+  concurrencyKey?: string;
+  priority: number;
+  payloadType: string;
+  isTest: boolean;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function positiveInt(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw badRequest("invalid_option", `${field} must be a positive integer`, field);
+  return v;
+}
+
+function optionalString(v: unknown, field: string, max = 512): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || v.length === 0 || v.length > max) {
+    throw badRequest("invalid_option", `${field} must be a non-empty string of at most ${max} characters`, field);
+  }
+  return v;
+}
+
+export function validateTags(v: unknown, field = "options.tags"): string[] {
+  if (v === undefined || v === null) return [];
+  const list = typeof v === "string" ? [v] : v;
+  if (!Array.isArray(list)) throw badRequest("invalid_tags", `${field} must be a string or an array of strings`, field);
+  const tags = [...new Set(list)];
+  if (tags.length > MAX_TAGS) throw badRequest("too_many_tags", `a run can have at most ${MAX_TAGS} tags, got ${tags.length}`, field);
+  for (const t of tags) {
+    if (typeof t !== "string" || t.length === 0 || t.length > MAX_TAG_LENGTH) {
+      throw badRequest("invalid_tags", `each tag must be a non-empty string of at most ${MAX_TAG_LENGTH} characters`, field);
+    }
+  }
+  return tags as string[];
+}
+
+export function validateMetadata(v: unknown, field = "options.metadata"): Record<string, unknown> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw badRequest("invalid_metadata", `${field} must be a JSON object`, field);
+  const size = Buffer.byteLength(JSON.stringify(v));
+  if (size > MAX_METADATA_BYTES) {
+    throw new RuncastError(413, "metadata_too_large", `metadata is ${size} bytes; the limit is ${MAX_METADATA_BYTES} bytes`, { field });
+  }
+  return v;
+}
+
+/** Validates the `options` object of a trigger request. Throws 400 errors naming the option. */
+export function parseTriggerOptions(raw: unknown, now: Date): TriggerOptions {
+  if (raw === undefined || raw === null) raw = {};
+  if (!isObject(raw)) throw badRequest("invalid_options", "options must be a JSON object", "options");
+  const o = raw;
+  const out: TriggerOptions = {
+    tags: validateTags(o.tags),
+    priority: 0,
+    payloadType: optionalString(o.payloadType, "options.payloadType", 100) ?? "application/json",
+    isTest: o.test === true,
+  };
+  const idem = optionalString(o.idempotencyKey, "options.idempotencyKey");
+  if (idem) {
+    out.idempotencyKey = idem;
+    if (o.idempotencyKeyTTL !== undefined) out.idempotencyKeyExpiresAt = resolveTime(o.idempotencyKeyTTL, now, "options.idempotencyKeyTTL");
+  }
+  const metadata = validateMetadata(o.metadata);
+  if (metadata) out.metadata = metadata;
+  if (o.delay !== undefined && o.delay !== null) out.delayUntil = resolveTime(o.delay, now, "options.delay");
+  const ttl: unknown = o.ttl;
+  if (ttl !== undefined && ttl !== null) {
+    const ms = typeof ttl === "number" && ttl > 0 ? ttl * 1000 : typeof ttl === "string" ? parseDuration(ttl) : null;
+    if (ms === null || ms <= 0) {
+      throw badRequest("invalid_duration", `options.ttl must be a duration like "10m" or a number of seconds, got ${JSON.stringify(ttl)}`, "options.ttl");
+    }
+    out.ttl = typeof ttl === "number" ? `${ttl}s` : String(ttl);
+    out.ttlMs = ms;
+  }
+  const maxAttempts = positiveInt(o.maxAttempts, "options.maxAttempts");
+  if (maxAttempts) out.maxAttempts = maxAttempts;
+  const maxDuration = positiveInt(o.maxDuration, "options.maxDuration");
+  if (maxDuration) out.maxDuration = maxDuration;
+  if (o.queue !== undefined && o.queue !== null) {
+    const name: unknown = isObject(o.queue) ? o.queue.name : o.queue;
+    const q = optionalString(name, "options.queue.name", 128);
+    if (q) out.queue = q;
+  }
+  const ck = optionalString(o.concurrencyKey, "options.concurrencyKey", 256);
+  if (ck) out.concurrencyKey = ck;
+  if (o.priority !== undefined && o.priority !== null) {
+    if (typeof o.priority !== "number" || !Number.isFinite(o.priority)) throw badRequest("invalid_option", "options.priority must be a number", "options.priority");
+    out.priority = Math.round(o.priority);
+  }
+  return out;
+}

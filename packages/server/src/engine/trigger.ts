@@ -1,0 +1,110 @@
+import type pg from "pg";
+import { RuncastError } from "../errors.ts";
+import { newId } from "./ids.ts";
+import { NOW, utcTimestamp } from "./sql.ts";
+import type { TriggerOptions } from "./trigger-options.ts";
+import type { RunStatus } from "./run-state.ts";
+
+export interface TriggerRequest {
+  envId: string;
+  taskId: string;
+  payload: unknown;
+  options: TriggerOptions;
+  batchId?: string;
+  parentRunId?: string;
+  triggerFunction?: string;
+}
+
+export interface TriggerResult {
+  id: string;
+  isCached: boolean;
+  status: RunStatus;
+}
+
+/** A worker counts as connected while it has been seen within this window. */
+export const WORKER_SEEN_WINDOW = "60 seconds";
+
+interface TaskRow {
+  queue: string;
+  config: { maxAttempts?: number; maxDuration?: number };
+  connected: boolean;
+}
+
+async function findTask(client: pg.PoolClient | pg.Pool, envId: string, taskId: string): Promise<TaskRow | null> {
+  const { rows } = await client.query<TaskRow>(
+    `SELECT t.queue, t.config,
+       EXISTS (SELECT 1 FROM workers w WHERE w.env_id = t.env_id AND $2 = ANY (w.tasks)
+               AND w.stopped_at IS NULL AND w.last_seen_at > ${NOW} - interval '${WORKER_SEEN_WINDOW}') AS connected
+     FROM tasks t WHERE t.env_id = $1 AND t.id = $2`,
+    [envId, taskId],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Creates one run in its first status (DELAYED, QUEUED or WAITING_FOR_DEPLOY), or returns the
+ * existing run for a live idempotency key. Runs inside the caller's transaction when given a client.
+ */
+export async function insertRun(client: pg.PoolClient, req: TriggerRequest): Promise<TriggerResult> {
+  const task = await findTask(client, req.envId, req.taskId);
+  if (!task) {
+    throw new RuncastError(404, "task_not_found", `no worker has registered a task with id "${req.taskId}" in this environment`, {
+      field: "taskId",
+    });
+  }
+  const o = req.options;
+  if (o.idempotencyKey) {
+    const existing = await client.query<{ id: string; status: RunStatus; expired: boolean }>(
+      `SELECT id, status, (idempotency_key_expires_at IS NOT NULL AND idempotency_key_expires_at <= ${NOW}) AS expired
+       FROM runs WHERE env_id = $1 AND task_identifier = $2 AND idempotency_key = $3 FOR UPDATE`,
+      [req.envId, req.taskId, o.idempotencyKey],
+    );
+    const row = existing.rows[0];
+    if (row && !row.expired) return { id: row.id, isCached: true, status: row.status };
+    if (row) await client.query("UPDATE runs SET idempotency_key = NULL WHERE id = $1", [row.id]);
+  }
+  const status: RunStatus = o.delayUntil ? "DELAYED" : task.connected ? "QUEUED" : "WAITING_FOR_DEPLOY";
+  const id = newId("run");
+  const maxAttempts = o.maxAttempts ?? task.config.maxAttempts ?? null;
+  const maxDuration = o.maxDuration ?? task.config.maxDuration ?? null;
+  await client.query(
+    `INSERT INTO runs (id, env_id, task_identifier, status, payload, payload_type, metadata, tags,
+        idempotency_key, idempotency_key_expires_at, batch_id, parent_run_id, trigger_function, queue,
+        concurrency_key, priority, is_test, ttl, max_attempts, max_duration,
+        queued_at, delayed_until, available_at, ttl_expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+        CASE WHEN $4 = 'QUEUED' THEN ${NOW} END, $21, $21,
+        CASE WHEN $22::integer IS NOT NULL THEN coalesce($21::timestamp, ${NOW}) + make_interval(secs => $22::integer / 1000.0) END)`,
+    [
+      id,
+      req.envId,
+      req.taskId,
+      status,
+      JSON.stringify(req.payload ?? null),
+      o.payloadType,
+      o.metadata ? JSON.stringify(o.metadata) : null,
+      o.tags,
+      o.idempotencyKey ?? null,
+      o.idempotencyKeyExpiresAt ? utcTimestamp(o.idempotencyKeyExpiresAt) : null,
+      req.batchId ?? null,
+      req.parentRunId ?? null,
+      req.triggerFunction ?? "trigger",
+      o.queue ?? task.queue,
+      o.concurrencyKey ?? null,
+      o.priority,
+      o.isTest,
+      o.ttl ?? null,
+      maxAttempts,
+      maxDuration,
+      o.delayUntil ? utcTimestamp(o.delayUntil) : null,
+      o.ttlMs ?? null,
+    ],
+  );
+  return { id, isCached: false, status };
+}
+
+/** True for the unique violation two concurrent triggers of one idempotency key can hit. */
+export function isIdempotencyRace(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: string }).code === "23505" &&
+    (err as { constraint?: string }).constraint === "runs_idempotency";
+}
