@@ -1,6 +1,7 @@
 // Runs every *.test.ts file under packages/ and examples/ with node's test runner (through tsx).
 // Node 20's --test does not expand globs, so the files are listed here.
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 
@@ -23,4 +24,36 @@ const child = spawn(
   ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=240000", ...selected],
   { stdio: "inherit" },
 );
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on("exit", (code, signal) => {
+  const leaked = sweepLeftovers();
+  if (leaked) console.error(`run-tests: stopped ${leaked} leftover postgres process(es) a test did not stop`);
+  process.exit(code ?? (signal ? 1 : 0));
+});
+
+/**
+ * Safety net for crashed test processes: a postgres started from a runcast-test-* folder that is still
+ * running after the suite is killed, and its folder removed. A healthy run finds nothing.
+ */
+function sweepLeftovers() {
+  let n = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    let cmd = "";
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      continue;
+    }
+    if (cmd.includes("postgres") && cmd.includes("/runcast-test-") && !cmd.includes("node")) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+        n++;
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  for (const d of readdirSync(tmpdir()).filter((d) => d.startsWith("runcast-test-"))) {
+    if (n) rmSync(`${tmpdir()}/${d}`, { recursive: true, force: true });
+  }
+  return n;
+}

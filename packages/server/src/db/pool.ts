@@ -1,4 +1,5 @@
 import pg from "pg";
+import { SESSION_OPTIONS } from "./session.ts";
 
 /**
  * A connection pool whose sessions all speak UTC, so `timestamp` columns (stored in UTC) and their text
@@ -8,7 +9,7 @@ export function createPool(connectionString: string, opts: { max?: number; appli
   const pool = new pg.Pool({
     connectionString,
     max: opts.max ?? 10,
-    options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=1 -c IntervalStyle=iso_8601",
+    options: SESSION_OPTIONS,
     application_name: opts.application ?? "runcast",
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -18,3 +19,6 @@ export function createPool(connectionString: string, opts: { max?: number; appli
 
 // int8 and numeric stay strings by default in node-postgres; counts we read are small, so parse int8.
 pg.types.setTypeParser(20, (v) => Number(v));
+
+// `timestamp` columns hold UTC (see migrations): read them as UTC whatever the process time zone is.
+pg.types.setTypeParser(1114, (v) => new Date(`${v.replace(" ", "T")}Z`));

@@ -1,3 +1,4 @@
+import { SESSION_OPTIONS } from "../db/session.ts";
 import pg from "pg";
 import { RuncastError } from "../errors.ts";
 import type { Change, Relation, Row, Transaction } from "./changes.ts";
@@ -5,7 +6,7 @@ import { decodePgoutput, decodeReplicationFrame, encodeStandbyStatus } from "./p
 import type { OldTuple, PgoutputMessage, RelationMessage, TupleData } from "./pgoutput/messages.ts";
 
 /** Session settings of every Runcast connection; on the walsender they fix the text form of decoded values (UTC, ISO). */
-export const SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=1 -c IntervalStyle=iso_8601";
+export { SESSION_OPTIONS };
 
 /** How long stop() lets the server leave COPY mode cleanly before it cuts the socket. */
 const STOP_GRACE_MS = 5_000;

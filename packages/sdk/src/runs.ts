@@ -1,0 +1,98 @@
+import { resolveConfig, type ClientConfig } from "./config.ts";
+import { apiRequest } from "./http.ts";
+import { runFromRow } from "./realtime/run-row.ts";
+import { shapeEvents } from "./realtime/shape-stream.ts";
+import type { AnyTask, RealtimeRun, RetrievedRun, RunHandle } from "./types.ts";
+
+export interface SubscribeOptions {
+  /** End the iteration when the run finishes (default true). */
+  stopOnCompletion?: boolean;
+  signal?: AbortSignal;
+  /** Credentials for this subscription (e.g. the handle's publicAccessToken). */
+  accessToken?: string;
+  baseURL?: string;
+}
+
+/** An async iterable of run states that can also be stopped from outside. */
+export interface RunSubscription<T = AnyTask> extends AsyncIterable<RealtimeRun<T>> {
+  unsubscribe(): void;
+}
+
+function subscription<T>(url: string, opts: SubscribeOptions, endWhen: (run: RealtimeRun) => boolean): RunSubscription<T> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  const { token } = resolveConfig({
+    ...(opts.accessToken ? { accessToken: opts.accessToken } : {}),
+    ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
+  });
+  async function* iterate(): AsyncGenerator<RealtimeRun<T>> {
+    const rows = new Map<string, Record<string, unknown>>();
+    try {
+      for await (const event of shapeEvents({ url, token, signal: controller.signal })) {
+        if (event.type === "must-refetch") {
+          rows.clear();
+          continue;
+        }
+        if (event.type !== "change") continue;
+        const { key, operation, value } = event.change;
+        if (operation === "delete") {
+          rows.delete(key);
+          continue;
+        }
+        const row = operation === "insert" ? value : { ...rows.get(key), ...value };
+        rows.set(key, row);
+        // Every committed change is yielded, in order: intermediate statuses are never merged away.
+        const run = runFromRow(row);
+        yield run as RealtimeRun<T>;
+        if (endWhen(run)) return;
+      }
+    } finally {
+      opts.signal?.removeEventListener("abort", onAbort);
+      controller.abort();
+    }
+  }
+  return {
+    [Symbol.asyncIterator]: () => iterate(),
+    unsubscribe: () => controller.abort(),
+  };
+}
+
+/** Read, cancel and watch runs. */
+export const runs = {
+  async retrieve<T extends AnyTask = AnyTask>(id: string | RunHandle, config?: ClientConfig): Promise<RetrievedRun<T>> {
+    const runId = typeof id === "string" ? id : id.id;
+    const { body } = await apiRequest<Record<string, unknown>>(`/api/v3/runs/${encodeURIComponent(runId)}`, config ? { config } : {});
+    const d = (v: unknown) => (typeof v === "string" ? new Date(v) : undefined);
+    return {
+      ...body,
+      createdAt: d(body.createdAt),
+      updatedAt: d(body.updatedAt),
+      queuedAt: d(body.queuedAt),
+      startedAt: d(body.startedAt),
+      finishedAt: d(body.finishedAt),
+      delayedUntil: d(body.delayedUntil),
+      expiredAt: d(body.expiredAt),
+    } as unknown as RetrievedRun<T>;
+  },
+
+  async cancel(id: string | RunHandle, config?: ClientConfig): Promise<{ id: string }> {
+    const runId = typeof id === "string" ? id : id.id;
+    const { body } = await apiRequest<{ id: string }>(`/api/v2/runs/${encodeURIComponent(runId)}/cancel`, {
+      method: "POST",
+      ...(config ? { config } : {}),
+    });
+    return body;
+  },
+
+  /**
+   * Every state of one run as it changes, starting with its current state. Ends by itself when the
+   * run finishes (unless `stopOnCompletion: false`); throws on an unknown run or a refused token.
+   */
+  subscribeToRun<T extends AnyTask = AnyTask>(id: string | RunHandle, options: SubscribeOptions = {}): RunSubscription<T> {
+    const runId = typeof id === "string" ? id : id.id;
+    const { baseURL } = resolveConfig(options.baseURL ? { baseURL: options.baseURL } : undefined);
+    const stop = options.stopOnCompletion ?? true;
+    return subscription<T>(`${baseURL}/realtime/v1/runs/${encodeURIComponent(runId)}`, options, (run) => stop && !!run.finishedAt);
+  },
+};

@@ -1,0 +1,13 @@
+import { triggerTask } from "./trigger.ts";
+import type { AnyTask, RunHandle, TaskIdentifier, TaskOutput, TaskPayload, TriggerOptions } from "./types.ts";
+
+/** Trigger tasks by id from backend code: `tasks.trigger<typeof myTask>("my-task", payload)`. */
+export const tasks = {
+  trigger<T extends AnyTask>(
+    id: TaskIdentifier<T>,
+    payload: TaskPayload<T>,
+    options?: TriggerOptions,
+  ): Promise<RunHandle<TaskIdentifier<T>, TaskPayload<T>, TaskOutput<T>>> {
+    return triggerTask(id, payload, options) as Promise<RunHandle<TaskIdentifier<T>, TaskPayload<T>, TaskOutput<T>>>;
+  },
+};

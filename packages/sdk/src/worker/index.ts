@@ -1,0 +1,2 @@
+export { Worker, type WorkerOptions } from "./runtime.ts";
+export { loadTasks } from "./load-tasks.ts";

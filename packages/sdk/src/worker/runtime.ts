@@ -1,0 +1,229 @@
+import { hostname } from "node:os";
+import type { ClientConfig } from "../config.ts";
+import { RuncastApiError } from "../errors.ts";
+import { apiRequest, backoffDelay, sleep } from "../http.ts";
+import type { TaskDefinition } from "../task.ts";
+import type { TaskContext, TaskRunParams } from "../types.ts";
+import { loadTasks } from "./load-tasks.ts";
+
+export interface WorkerOptions {
+  tasksDir: string;
+  config?: ClientConfig;
+  /** Runs executed at once by this worker. */
+  concurrency?: number;
+  name?: string;
+  log?: (msg: string) => void;
+}
+
+interface DequeuedRun {
+  id: string;
+  attemptId: string;
+  attemptNumber: number;
+  taskIdentifier: string;
+  payload: unknown;
+  tags: string[];
+  maxDuration: number | null;
+  isTest: boolean;
+  createdAt: string;
+  batchId: string | null;
+  parentRunId: string | null;
+}
+
+/** Consecutive failed dequeue calls tolerated (server restarting) before the worker gives up. */
+const MAX_DEQUEUE_FAILURES = 60;
+
+class AttemptEnded extends Error {
+  readonly kind: "interrupted" | "timed_out" | "canceled";
+  constructor(kind: "interrupted" | "timed_out" | "canceled", message: string) {
+    super(message);
+    this.name = kind === "timed_out" ? "MaxDurationExceeded" : kind === "interrupted" ? "WorkerInterrupted" : "RunCanceled";
+    this.kind = kind;
+  }
+}
+
+/**
+ * A worker: registers its tasks, takes runs over HTTP (held dequeue), runs them with heartbeats,
+ * reports the outcome. `stop()` aborts running attempts (their signal fires), reports them
+ * INTERRUPTED and unregisters.
+ */
+export class Worker {
+  readonly #opts: WorkerOptions;
+  readonly #stopping = new AbortController();
+  readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  #workerId: string | undefined;
+  #leaseMs = 30_000;
+  #loop: Promise<void> | undefined;
+  #slotFreed: (() => void) | undefined;
+
+  constructor(opts: WorkerOptions) {
+    this.#opts = opts;
+  }
+
+  get id(): string | undefined {
+    return this.#workerId;
+  }
+
+  #log(msg: string): void {
+    this.#opts.log?.(msg);
+  }
+
+  async start(): Promise<string[]> {
+    const tasks = await loadTasks(this.#opts.tasksDir);
+    const concurrency = this.#opts.concurrency ?? 10;
+    const { body } = await apiRequest<{ workerId: string; leaseMs: number }>("/api/v1/workers", {
+      method: "POST",
+      body: {
+        name: this.#opts.name ?? `${hostname()}:${process.pid}`,
+        concurrency,
+        tasks: [...tasks.values()].map((t) => ({
+          id: t.id,
+          ...(t.queue?.name ? { queue: t.queue.name } : {}),
+          ...(t.retry ? { retry: t.retry } : {}),
+          ...(t.maxDuration ? { maxDuration: t.maxDuration } : {}),
+        })),
+      },
+      ...this.#cfg(),
+    });
+    this.#workerId = body.workerId;
+    this.#leaseMs = body.leaseMs;
+    this.#loop = this.#run(tasks, concurrency);
+    return [...tasks.keys()];
+  }
+
+  /** Resolves when the worker has stopped (after stop(), or when it gave up reaching the server). */
+  async done(): Promise<void> {
+    await this.#loop;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping.signal.aborted) return this.done();
+    this.#stopping.abort();
+    for (const { controller } of this.#active.values()) controller.abort(new AttemptEnded("interrupted", "the worker was shut down while the run executed"));
+    await Promise.all([...this.#active.values()].map((a) => a.done));
+    await this.#loop;
+    if (this.#workerId) {
+      await apiRequest(`/api/v1/workers/${this.#workerId}/stop`, { method: "POST", retry: false, ...this.#cfg() }).catch((err: unknown) =>
+        this.#log(`could not unregister: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }
+  }
+
+  #cfg(): { config?: ClientConfig } {
+    return this.#opts.config ? { config: this.#opts.config } : {};
+  }
+
+  async #run(tasks: Map<string, TaskDefinition<string, unknown, unknown>>, concurrency: number): Promise<void> {
+    let failures = 0;
+    const signal = this.#stopping.signal;
+    while (!signal.aborted) {
+      const free = concurrency - this.#active.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+        continue;
+      }
+      let runs: DequeuedRun[];
+      try {
+        const { body } = await apiRequest<{ runs: DequeuedRun[] }>(`/api/v1/workers/${this.#workerId}/dequeue`, {
+          method: "POST",
+          body: { maxRuns: free, waitMs: 20_000 },
+          signal,
+          retry: false,
+          ...this.#cfg(),
+        });
+        runs = body.runs;
+        failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof RuncastApiError && err.status < 500 && err.status !== 429) throw err;
+        if (++failures > MAX_DEQUEUE_FAILURES) throw err;
+        this.#log(`dequeue failed (${err instanceof Error ? err.message : String(err)}); retrying`);
+        await sleep(backoffDelay(failures, 200, 5_000), signal);
+        continue;
+      }
+      for (const run of runs) {
+        const def = tasks.get(run.taskIdentifier);
+        const controller = new AbortController();
+        const done = this.#execute(run, def, controller).finally(() => {
+          this.#active.delete(run.id);
+          this.#slotFreed?.();
+        });
+        this.#active.set(run.id, { controller, done });
+      }
+    }
+  }
+
+  async #execute(run: DequeuedRun, def: TaskDefinition<string, unknown, unknown> | undefined, controller: AbortController): Promise<void> {
+    const path = `/api/v1/runs/${encodeURIComponent(run.id)}/attempts/${encodeURIComponent(run.attemptId)}`;
+    const report = (what: "complete" | "fail", body: Record<string, unknown>) =>
+      apiRequest(`${path}/${what}`, { method: "POST", body: { workerId: this.#workerId, ...body }, ...this.#cfg() }).catch((err: unknown) => {
+        // 409: the lease was lost (canceled, or expired and handed on): the outcome is no longer ours to report.
+        if (!(err instanceof RuncastApiError && err.status === 409)) this.#log(`reporting ${what} for ${run.id} failed: ${String(err)}`);
+      });
+    const heartbeat = setInterval(() => {
+      apiRequest(`${path}/heartbeat`, { method: "POST", body: { workerId: this.#workerId }, retry: false, ...this.#cfg() }).catch((err: unknown) => {
+        if (err instanceof RuncastApiError && err.status === 409) controller.abort(new AttemptEnded("canceled", "the run was canceled or its lease was lost"));
+      });
+    }, Math.max(200, Math.floor(this.#leaseMs / 3)));
+    const timeout = run.maxDuration
+      ? setTimeout(() => controller.abort(new AttemptEnded("timed_out", `the run exceeded its maxDuration of ${run.maxDuration} s`)), run.maxDuration * 1000)
+      : undefined;
+    const ctx: TaskContext = {
+      run: {
+        id: run.id,
+        tags: run.tags,
+        isTest: run.isTest,
+        createdAt: new Date(`${run.createdAt.replace(" ", "T")}Z`),
+        ...(run.batchId ? { batchId: run.batchId } : {}),
+        ...(run.parentRunId ? { parentRunId: run.parentRunId } : {}),
+      },
+      attempt: { number: run.attemptNumber, id: run.attemptId },
+      task: { id: run.taskIdentifier },
+    };
+    const params: TaskRunParams = { ctx, signal: controller.signal };
+    try {
+      if (!def) throw new Error(`this worker has no task "${run.taskIdentifier}"`);
+      const output = await raceAbort(async () => {
+        await def.onStart?.(run.payload, params);
+        return def.run(run.payload, params);
+      }, controller.signal);
+      await def.onSuccess?.(run.payload, output, params);
+      await report("complete", { output: output === undefined ? null : output });
+    } catch (err) {
+      const ended = controller.signal.aborted && controller.signal.reason instanceof AttemptEnded ? controller.signal.reason : undefined;
+      if (ended?.kind === "canceled") return;
+      const error = ended ?? err;
+      try {
+        await def?.onFailure?.(run.payload, error, params);
+      } catch (hookErr) {
+        this.#log(`onFailure of ${run.taskIdentifier} threw: ${hookErr instanceof Error ? hookErr.message : String(hookErr)}`);
+      }
+      const e = error instanceof Error ? error : new Error(String(error));
+      await report("fail", {
+        kind: ended?.kind ?? "error",
+        error: { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) },
+      });
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(timeout);
+    }
+  }
+}
+
+/** Runs `fn`, but settles as soon as `signal` aborts (the task may ignore its signal). */
+function raceAbort<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    fn().then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}

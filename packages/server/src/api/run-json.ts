@@ -1,0 +1,50 @@
+import { isFinal } from "../engine/run-state.ts";
+import type { RunRow } from "../engine/runs.ts";
+
+const iso = (v: unknown): string | undefined => (v instanceof Date ? v.toISOString() : undefined);
+
+/** The run object of `GET /api/v3/runs/:id` (the fields of the seed docs' run object plus helpers). */
+export function runJson(r: RunRow): Record<string, unknown> {
+  const status = r.status;
+  const isCompleted = isFinal(status);
+  const out: Record<string, unknown> = {
+    id: r.id,
+    status,
+    taskIdentifier: r.task_identifier,
+    idempotencyKey: r.idempotency_key ?? undefined,
+    isQueued: ["QUEUED", "WAITING_FOR_DEPLOY", "DELAYED"].includes(status),
+    isExecuting: ["EXECUTING", "REATTEMPTING", "FROZEN"].includes(status),
+    isWaiting: status === "FROZEN",
+    isCompleted,
+    isSuccess: status === "COMPLETED",
+    isFailed: isCompleted && status !== "COMPLETED",
+    isCancelled: status === "CANCELED",
+    isTest: r.is_test,
+    number: r.number,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+    queuedAt: iso(r.queued_at),
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    delayedUntil: iso(r.delayed_until),
+    expiredAt: iso(r.expired_at),
+    ttl: r.ttl ?? undefined,
+    tags: [...((r.tags as string[] | null) ?? [])].sort((a, b) => a.localeCompare(b)),
+    costInCents: r.cost_in_cents,
+    baseCostInCents: r.base_cost_in_cents,
+    durationMs: r.duration_ms,
+    metadata: r.metadata ?? undefined,
+    depth: r.depth,
+    triggerFunction: r.trigger_function,
+    batchId: r.batch_id ?? undefined,
+    payload: r.payload ?? undefined,
+    payloadType: r.payload_type,
+    output: status === "COMPLETED" ? (r.output ?? undefined) : undefined,
+    outputType: r.output_type,
+    error: r.error ?? undefined,
+    attemptCount: r.attempt_number,
+    relatedRuns: {},
+  };
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out;
+}

@@ -1,0 +1,56 @@
+import { Hono } from "hono";
+import type { AuthEnv } from "../auth/middleware.ts";
+import { authorize } from "../auth/principal.ts";
+import { signPublicToken } from "../auth/jwt.ts";
+import type { Engine } from "../engine/engine.ts";
+import { cancelRun, getRun } from "../engine/runs.ts";
+import { parseTriggerOptions } from "../engine/trigger-options.ts";
+import { readJson } from "./json-body.ts";
+import { runJson } from "./run-json.ts";
+import { KeyStore } from "../auth/keys.ts";
+import { RuncastError } from "../errors.ts";
+
+/** Public access tokens handed out with trigger responses live this long. */
+const RUN_TOKEN_TTL = "1h";
+
+/** Trigger, retrieve and cancel: the management API for runs. */
+export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  app.post("/api/v1/tasks/:taskId/trigger", async (c) => {
+    const principal = c.get("principal");
+    const taskId = c.req.param("taskId");
+    authorize(principal, "trigger", [{ type: "tasks", id: taskId }]);
+    const body = await readJson(c);
+    const options = parseTriggerOptions(body.options, new Date());
+    const result = await engine.trigger({ envId: principal.envId, taskId, payload: body.payload, options });
+    const signingKey = principal.kind === "secret" ? principal.secretKey : (await keys.keysForEnv(principal.envId))[0];
+    if (!signingKey) throw new RuncastError(500, "no_signing_key", "the environment has no active secret key");
+    const scopes = [`read:runs:${result.id}`];
+    const token = await signPublicToken(signingKey, { sub: principal.envId, scopes }, RUN_TOKEN_TTL);
+    c.header("x-trigger-jwt", token);
+    c.header("x-trigger-jwt-claims", JSON.stringify({ sub: principal.envId, pub: true, scopes }));
+    return c.json({ id: result.id, isCached: result.isCached, publicAccessToken: token });
+  });
+
+  app.get("/api/v3/runs/:runId", async (c) => {
+    const principal = c.get("principal");
+    const run = await getRun(engine.pool, principal.envId, c.req.param("runId"));
+    authorize(principal, "read", [
+      { type: "runs", id: run.id },
+      { type: "tasks", id: run.task_identifier },
+      ...((run.tags as string[]) ?? []).map((t) => ({ type: "tags", id: t })),
+    ]);
+    return c.json(runJson(run));
+  });
+
+  app.post("/api/v2/runs/:runId/cancel", async (c) => {
+    const principal = c.get("principal");
+    const runId = c.req.param("runId");
+    authorize(principal, "write", [{ type: "runs", id: runId }]);
+    await cancelRun(engine.pool, principal.envId, runId);
+    return c.json({ id: runId });
+  });
+
+  return app;
+}

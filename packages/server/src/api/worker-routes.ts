@@ -1,0 +1,83 @@
+import { Hono } from "hono";
+import type { AuthEnv } from "../auth/middleware.ts";
+import { requireSecret } from "../auth/principal.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { FailureKind } from "../engine/run-state.ts";
+import { parseRegistration } from "../engine/workers.ts";
+import { badRequest } from "../errors.ts";
+import { readJson } from "./json-body.ts";
+
+/** Longest a dequeue request is held while there is no run for the worker. */
+const MAX_DEQUEUE_WAIT_MS = 20_000;
+const FAILURE_KINDS: readonly FailureKind[] = ["error", "interrupted", "timed_out", "crashed"];
+
+/**
+ * The worker protocol: register, dequeue (held until runs are queued), heartbeat, complete, fail.
+ * Workers authenticate with the environment's secret key and talk only HTTP.
+ */
+export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  app.post("/api/v1/workers", async (c) => {
+    const principal = c.get("principal");
+    requireSecret(principal);
+    const reg = parseRegistration(await readJson(c));
+    return c.json(await engine.registerWorker(principal.envId, reg), 201);
+  });
+
+  app.post("/api/v1/workers/:workerId/dequeue", async (c) => {
+    const principal = c.get("principal");
+    requireSecret(principal);
+    const body = await readJson(c);
+    const max = typeof body.maxRuns === "number" && Number.isInteger(body.maxRuns) ? Math.min(Math.max(body.maxRuns, 0), 100) : 1;
+    const waitMs = typeof body.waitMs === "number" ? Math.min(Math.max(body.waitMs, 0), MAX_DEQUEUE_WAIT_MS) : MAX_DEQUEUE_WAIT_MS;
+    const signal = AbortSignal.any([c.req.raw.signal, shutdown]);
+    const runs = await engine.dequeue(principal.envId, c.req.param("workerId"), max, waitMs, signal);
+    return c.json({ runs });
+  });
+
+  app.post("/api/v1/workers/:workerId/stop", async (c) => {
+    const principal = c.get("principal");
+    requireSecret(principal);
+    await engine.stopWorker(principal.envId, c.req.param("workerId"));
+    return c.json({ ok: true });
+  });
+
+  const attemptRef = async (c: { req: { param(name: string): string } }, body: Record<string, unknown>) => {
+    if (typeof body.workerId !== "string") throw badRequest("missing_worker_id", "workerId is required", "workerId");
+    return { runId: c.req.param("runId"), attemptId: c.req.param("attemptId"), workerId: body.workerId };
+  };
+
+  app.post("/api/v1/runs/:runId/attempts/:attemptId/heartbeat", async (c) => {
+    requireSecret(c.get("principal"));
+    await engine.heartbeat(await attemptRef(c, await readJson(c)));
+    return c.json({ ok: true });
+  });
+
+  app.post("/api/v1/runs/:runId/attempts/:attemptId/complete", async (c) => {
+    requireSecret(c.get("principal"));
+    const body = await readJson(c);
+    const outputType = typeof body.outputType === "string" ? body.outputType : "application/json";
+    await engine.complete(await attemptRef(c, body), body.output, outputType);
+    return c.json({ ok: true });
+  });
+
+  app.post("/api/v1/runs/:runId/attempts/:attemptId/fail", async (c) => {
+    requireSecret(c.get("principal"));
+    const body = await readJson(c);
+    const err = (typeof body.error === "object" && body.error !== null ? body.error : {}) as Record<string, unknown>;
+    const kind = (FAILURE_KINDS as readonly unknown[]).includes(body.kind) ? (body.kind as FailureKind) : "error";
+    const status = await engine.fail(
+      await attemptRef(c, body),
+      {
+        name: typeof err.name === "string" ? err.name : "Error",
+        message: typeof err.message === "string" ? err.message : String(err.message ?? "unknown error"),
+        ...(typeof err.stack === "string" ? { stack: err.stack } : {}),
+      },
+      kind,
+    );
+    return c.json({ status });
+  });
+
+  return app;
+}

@@ -1,0 +1,88 @@
+import { randomUUID } from "node:crypto";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type pg from "pg";
+import { runRoutes } from "./api/run-routes.ts";
+import { workerRoutes } from "./api/worker-routes.ts";
+import type { KeyStore } from "./auth/keys.ts";
+import { authenticate, type AuthEnv } from "./auth/middleware.ts";
+import type { Engine } from "./engine/engine.ts";
+import { RuncastError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+import type { SubscriptionLimiter } from "./realtime/limits.ts";
+import { EXPOSED_HEADERS } from "./realtime/protocol.ts";
+import { runFeedRoutes } from "./realtime/run-feeds.ts";
+import { shapeRoutes } from "./realtime/shape-routes.ts";
+import type { SyncService } from "./sync/sync-service.ts";
+
+export interface AppDeps {
+  pool: pg.Pool;
+  engine: Engine;
+  sync: SyncService;
+  keys: KeyStore;
+  limiter: SubscriptionLimiter;
+  log: Logger;
+  longPollMs: number;
+  maxBodyBytes: number;
+  /** Aborts every held request when the node shuts down. */
+  shutdown: AbortSignal;
+}
+
+/** Builds the HTTP handler (a plain fetch-style app); node.ts binds it to a port. */
+export function buildApp(deps: AppDeps): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => origin || "*",
+      allowMethods: ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"],
+      exposeHeaders: EXPOSED_HEADERS,
+      maxAge: 300,
+    }),
+  );
+
+  app.onError((err, c) => {
+    if (err instanceof RuncastError) {
+      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+      c.header("cache-control", "no-store");
+      return c.json(err.toJSON(), err.status as 400);
+    }
+    const requestId = randomUUID();
+    deps.log("error", "unhandled error", { requestId, method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
+    return c.json({ error: { code: "internal_error", message: `internal error (request ${requestId})` } }, 500);
+  });
+
+  app.notFound((c) => c.json({ error: { code: "route_not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+
+  app.get("/healthz", async (c) => {
+    let database = "reachable";
+    try {
+      await deps.pool.query("SELECT 1");
+    } catch {
+      database = "unreachable";
+    }
+    const replication = deps.sync.streaming ? "streaming" : "not streaming";
+    const ok = database === "reachable" && deps.sync.streaming;
+    return c.json({ ok, database, replication }, ok ? 200 : 503);
+  });
+
+  const limit = bodyLimit({
+    maxSize: deps.maxBodyBytes,
+    onError: () => {
+      throw new RuncastError(413, "payload_too_large", `the request body is larger than the ${deps.maxBodyBytes} byte limit`, { field: "body" });
+    },
+  });
+  for (const prefix of ["/api/*", "/realtime/*", "/v1/*"]) {
+    app.use(prefix, limit);
+    app.use(prefix, authenticate(deps.keys));
+  }
+
+  const feeds = { pool: deps.pool, registry: deps.sync.registry, limiter: deps.limiter, longPollMs: deps.longPollMs, shutdown: deps.shutdown };
+  app.route("/", runRoutes(deps.engine, deps.keys));
+  app.route("/", workerRoutes(deps.engine, deps.shutdown));
+  app.route("/", runFeedRoutes(feeds));
+  app.route("/", shapeRoutes(feeds));
+  return app;
+}

@@ -1,0 +1,134 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command } from "commander";
+import { Worker } from "@runcast/sdk/worker";
+import { configFromEnv } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { startNode, type RunningNode } from "./node.ts";
+
+const BIN = fileURLToPath(new URL("../bin/runcast.js", import.meta.url));
+
+/** Runs `stop` once on SIGINT/SIGTERM, then exits with its code. */
+function onShutdown(stop: () => Promise<number>): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) return;
+    stopping = true;
+    stop().then(
+      (code) => process.exit(code),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+}
+
+function banner(node: RunningNode, tasksDir: string | undefined, dataDir: string): string {
+  const key = node.secretKey;
+  const lines = [
+    "",
+    "  Runcast is running",
+    "",
+    `  API            ${node.url}`,
+    `  Secret key     ${key}`,
+    `  Database       ${node.embedded ? `embedded PostgreSQL (URL in ${relative(process.cwd(), resolve(dataDir, "postgres.url")) || "postgres.url"})` : "DATABASE_URL"}`,
+  ];
+  if (tasksDir) lines.push(`  Tasks          ${relative(process.cwd(), tasksDir) || "."}`);
+  lines.push(
+    "",
+    "  Trigger a run:",
+    `    curl -X POST ${node.url}/api/v1/tasks/hello/trigger \\`,
+    `      -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" \\`,
+    `      -d '{"payload":{"name":"world"}}'`,
+    "",
+    "  Watch it live from code:",
+    `    RUNCAST_SECRET_KEY=${key} npx tsx examples/watch.ts`,
+    "",
+  );
+  return lines.join("\n");
+}
+
+async function stopChild(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), ms);
+  await exited;
+  clearTimeout(timer);
+}
+
+const program = new Command("runcast")
+  .description("Runcast: background runs that people watch live, on PostgreSQL")
+  .showHelpAfterError();
+
+program
+  .command("dev")
+  .description("server + embedded PostgreSQL (unless DATABASE_URL) + a worker running the tasks in DIR")
+  .option("--tasks <dir>", "task folder", process.env.RUNCAST_TASKS ?? "examples/tasks")
+  .option("--port <n>", "HTTP port (PORT)")
+  .option("--data-dir <dir>", "embedded database and local state (RUNCAST_DATA_DIR)")
+  .action(async (opts: { tasks: string; port?: string; dataDir?: string }) => {
+    const config = configFromEnv(opts);
+    const tasksDir = resolve(opts.tasks);
+    if (!existsSync(tasksDir)) throw new Error(`task folder ${tasksDir} does not exist`);
+    const log = createLogger({ quiet: !process.env.RUNCAST_DEBUG });
+    const node = await startNode(config, log);
+    const child = spawn(process.execPath, [BIN, "worker", "--tasks", tasksDir], {
+      stdio: "inherit",
+      env: { ...process.env, RUNCAST_API_URL: node.url, RUNCAST_SECRET_KEY: node.secretKey },
+    });
+    process.stdout.write(banner(node, tasksDir, config.dataDir) + "\n");
+    onShutdown(async () => {
+      process.stdout.write("\n  stopping…\n");
+      await stopChild(child, 10_000);
+      await node.close();
+      return 0;
+    });
+    child.on("exit", (code) => {
+      if (code && code !== 0) process.stderr.write(`worker exited with code ${code}\n`);
+    });
+  });
+
+program
+  .command("start")
+  .description("server only (production); uses DATABASE_URL or the embedded PostgreSQL")
+  .option("--port <n>", "HTTP port (PORT)")
+  .option("--data-dir <dir>", "embedded database and local state (RUNCAST_DATA_DIR)")
+  .action(async (opts: { port?: string; dataDir?: string }) => {
+    const config = configFromEnv(opts);
+    const log = createLogger();
+    const node = await startNode(config, log);
+    process.stdout.write(banner(node, undefined, config.dataDir) + "\n");
+    onShutdown(async () => {
+      await node.close();
+      return 0;
+    });
+  });
+
+program
+  .command("worker")
+  .description("worker only: runs the tasks in DIR for the server at RUNCAST_API_URL with RUNCAST_SECRET_KEY")
+  .option("--tasks <dir>", "task folder", process.env.RUNCAST_TASKS ?? "examples/tasks")
+  .option("--concurrency <n>", "runs executed at once", "10")
+  .action(async (opts: { tasks: string; concurrency: string }) => {
+    const concurrency = Number(opts.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency <= 0) throw new Error("--concurrency must be a positive integer");
+    const worker = new Worker({ tasksDir: resolve(opts.tasks), concurrency, log: (m) => process.stderr.write(`[worker] ${m}\n`) });
+    const ids = await worker.start();
+    process.stdout.write(`  worker ready: ${ids.length ? ids.join(", ") : "no tasks found"}\n`);
+    onShutdown(async () => {
+      await worker.stop();
+      return 0;
+    });
+    await worker.done();
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`runcast: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

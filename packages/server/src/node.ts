@@ -1,0 +1,133 @@
+import { serve, type ServerType } from "@hono/node-server";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import type pg from "pg";
+import { buildApp } from "./app.ts";
+import { ensureDevEnvironment, KeyStore } from "./auth/keys.ts";
+import type { NodeConfig } from "./config.ts";
+import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded.ts";
+import { migrate } from "./db/migrate.ts";
+import { createPool } from "./db/pool.ts";
+import { Engine } from "./engine/engine.ts";
+import type { Logger } from "./log.ts";
+import { LocalSubscriptionLimiter } from "./realtime/limits.ts";
+import { SyncService } from "./sync/sync-service.ts";
+
+export interface RunningNode {
+  url: string;
+  port: number;
+  secretKey: string;
+  envId: string;
+  databaseUrl: string;
+  embedded: boolean;
+  pool: pg.Pool;
+  sync: SyncService;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one server node: database (embedded unless DATABASE_URL), migrations, the replication stream,
+ * the run engine and the HTTP server. `close()` releases everything in reverse order.
+ */
+export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log("warn", "error while shutting down", { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    let db: EmbeddedDatabase | undefined;
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      mkdirSync(config.dataDir, { recursive: true });
+      db = await startEmbeddedPostgres({ dir: config.dataDir, log: (line) => log("debug", line.trim(), { component: "postgres" }) });
+      cleanups.push(() => db?.stop());
+      databaseUrl = db.url;
+    }
+    const pool = createPool(databaseUrl, { max: 20 });
+    cleanups.push(() => pool.end());
+    const applied = await migrate(pool);
+    if (applied.length) log("info", "migrations applied", { migrations: applied });
+    const { env, secretKey } = await ensureDevEnvironment(pool, config.secretKey);
+    if (!config.secretKey && db) writeFileSync(join(config.dataDir, "secret-key"), secretKey + "\n", { mode: 0o600 });
+
+    const shutdown = new AbortController();
+    cleanups.push(() => shutdown.abort());
+    const sync = new SyncService(pool, {
+      connectionString: databaseUrl,
+      slotName: `runcast_${config.nodeId}`,
+      publicationName: "runcast",
+      tables: ["public.runs"],
+      registry: { idleMs: 5 * 60_000, maxEntries: 10_000, maxResponseBytes: 1024 * 1024 },
+      log: (msg) => log("warn", msg, { component: "sync" }),
+    });
+    await sync.start();
+    cleanups.push(() => sync.stop());
+    const engine = new Engine(pool, { leaseMs: config.leaseMs });
+    engine.start();
+    cleanups.push(() => engine.stop());
+    // Runs queued by any node reach this node's held dequeue requests through the replication stream.
+    sync.onTransaction((tx) => {
+      const envs = new Set<string>();
+      for (const ch of tx.changes) {
+        if (ch.kind !== "truncate" && ch.relation.name === "runs" && ch.kind !== "delete" && ch.new.status === "QUEUED") {
+          const env = ch.new.env_id;
+          if (env) envs.add(env);
+        }
+      }
+      if (envs.size) engine.notifyQueued(envs);
+    });
+
+    const keys = new KeyStore(pool);
+    const app = buildApp({
+      pool,
+      engine,
+      sync,
+      keys,
+      limiter: new LocalSubscriptionLimiter(config.maxSubscriptions),
+      log,
+      longPollMs: config.longPollMs,
+      maxBodyBytes: config.maxBodyBytes,
+      shutdown: shutdown.signal,
+    });
+    const server: ServerType = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+      s.once("error", reject);
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          shutdown.abort();
+          const http = server as Server;
+          http.close(() => resolve());
+          // Held long-polls were aborted above; idle keep-alive sockets must not hold the close open.
+          http.closeAllConnections?.();
+        }),
+    );
+    const port = (server.address() as AddressInfo).port;
+    return {
+      url: `http://localhost:${port}`,
+      port,
+      secretKey,
+      envId: env.id,
+      databaseUrl,
+      embedded: !!db,
+      pool,
+      sync,
+      engine,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,62 @@
+/** Every name of the Electric shape protocol, in one place (specs/electric-shape-protocol.md). */
+export const HEADER = {
+  handle: "electric-handle",
+  offset: "electric-offset",
+  schema: "electric-schema",
+  cursor: "electric-cursor",
+  upToDate: "electric-up-to-date",
+  hasData: "electric-has-data",
+} as const;
+
+export const PARAM = {
+  table: "table",
+  where: "where",
+  columns: "columns",
+  replica: "replica",
+  log: "log",
+  offset: "offset",
+  handle: "handle",
+  live: "live",
+  cursor: "cursor",
+  liveSse: "live_sse",
+  experimentalLiveSse: "experimental_live_sse",
+} as const;
+
+/** Headers browsers must be allowed to read (CORS `Access-Control-Expose-Headers`). */
+export const EXPOSED_HEADERS = [
+  HEADER.handle,
+  HEADER.offset,
+  HEADER.schema,
+  HEADER.cursor,
+  HEADER.upToDate,
+  HEADER.hasData,
+  "retry-after",
+  "x-trigger-jwt",
+  "x-trigger-jwt-claims",
+];
+
+export const CONTROL_MUST_REFETCH = JSON.stringify([{ headers: { control: "must-refetch" } }]);
+
+export function upToDateMessage(globalLsn: bigint): string {
+  return JSON.stringify({ headers: { control: "up-to-date", global_last_seen_lsn: globalLsn.toString() } });
+}
+
+export const CACHE = {
+  /** Snapshot and catch-up reads: a CDN may serve them briefly; the live request that follows catches up. */
+  nonLive: "public, max-age=60, stale-while-revalidate=300",
+  live: "public, max-age=5, stale-while-revalidate=5",
+  sse: "public, max-age=59",
+  refetch: "public, max-age=60, must-revalidate",
+  error: "no-store",
+} as const;
+
+/** Long-poll windows start here (seconds), as Electric's cursor does, so concurrent polls share URLs. */
+const CURSOR_EPOCH_MS = Date.UTC(2024, 9, 9);
+
+/** The next `electric-cursor`: the end of the current long-poll window, always past the client's. */
+export function nextCursor(previous: string | undefined, windowSeconds: number, now = Date.now(), random = Math.random()): string {
+  const elapsed = Math.ceil((now - CURSOR_EPOCH_MS) / 1000);
+  const next = Math.ceil(elapsed / windowSeconds) * windowSeconds;
+  const prev = previous && /^\d+$/.test(previous) ? Number(previous) : -1;
+  return String(next <= prev ? prev + 1 + Math.floor(random * 3600) : next);
+}

@@ -1,0 +1,82 @@
+import { Hono } from "hono";
+import type pg from "pg";
+import type { AuthEnv } from "../auth/middleware.ts";
+import { authorize } from "../auth/principal.ts";
+import { getRun } from "../engine/runs.ts";
+import type { ShapeRegistry } from "../sync/shapes.ts";
+import type { SubscriptionLimiter } from "./limits.ts";
+import { parseShapeQuery, serveShape } from "./serve-shape.ts";
+
+/** Columns of the realtime run object (everything a subscriber sees; engine bookkeeping stays out). */
+export const RUN_COLUMNS = [
+  "id",
+  "task_identifier",
+  "status",
+  "number",
+  "payload",
+  "payload_type",
+  "output",
+  "output_type",
+  "metadata",
+  "error",
+  "tags",
+  "idempotency_key",
+  "batch_id",
+  "parent_run_id",
+  "root_run_id",
+  "depth",
+  "is_test",
+  "ttl",
+  "attempt_number",
+  "duration_ms",
+  "cost_in_cents",
+  "base_cost_in_cents",
+  "created_at",
+  "updated_at",
+  "queued_at",
+  "started_at",
+  "finished_at",
+  "delayed_until",
+  "expired_at",
+] as const;
+
+export interface FeedDeps {
+  pool: pg.Pool;
+  registry: ShapeRegistry;
+  limiter: SubscriptionLimiter;
+  longPollMs: number;
+  shutdown: AbortSignal;
+}
+
+/**
+ * Realtime run feeds: thin adapters that pick the table, where clause and columns, then hand the
+ * request to the shape engine (one engine, two front doors).
+ */
+export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  app.get("/realtime/v1/runs/:runId", async (c) => {
+    const principal = c.get("principal");
+    const run = await getRun(deps.pool, principal.envId, c.req.param("runId"));
+    authorize(principal, "read", [
+      { type: "runs", id: run.id },
+      { type: "tasks", id: run.task_identifier },
+      ...((run.tags as string[]) ?? []).map((t) => ({ type: "tags", id: t })),
+      ...(run.batch_id ? [{ type: "batch", id: String(run.batch_id) }] : []),
+    ]);
+    const query = parseShapeQuery(new URL(c.req.url).searchParams);
+    return serveShape(
+      { table: "public.runs", where: "id = $1", params: [run.id], columns: [...RUN_COLUMNS], replica: "default", log: "full" },
+      query,
+      {
+        registry: deps.registry,
+        limiter: deps.limiter,
+        envId: principal.envId,
+        longPollMs: deps.longPollMs,
+        signal: AbortSignal.any([c.req.raw.signal, deps.shutdown]),
+      },
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,112 @@
+import type pg from "pg";
+import type { Transaction } from "./changes.ts";
+import { Publication } from "./publication.ts";
+import { ReplicationStream } from "./replication.ts";
+import { ShapeRegistry, type RegistryOptions } from "./shapes.ts";
+import { loadTableInfo } from "./table-info.ts";
+
+export interface SyncOptions {
+  connectionString: string;
+  slotName: string;
+  publicationName: string;
+  /** Tables published from the start (the run engine's `runs`). */
+  tables: string[];
+  registry: RegistryOptions;
+  log: (msg: string) => void;
+}
+
+type TxListener = (tx: Transaction) => void;
+
+/** Reconnect backoff after the replication connection drops: full jitter, capped (SPEC.md R2). */
+const RECONNECT_MIN_MS = 200;
+const RECONNECT_MAX_MS = 10_000;
+
+/**
+ * The node's one logical-replication stream feeding the shape registry. Each transaction is applied
+ * to every shape synchronously, then acknowledged, so the slot only advances past what the shapes hold.
+ */
+export class SyncService {
+  readonly registry: ShapeRegistry;
+  readonly publication: Publication;
+  readonly #pool: pg.Pool;
+  readonly #opts: SyncOptions;
+  readonly #listeners = new Set<TxListener>();
+  #stream: ReplicationStream | undefined;
+  #stopped = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+
+  constructor(pool: pg.Pool, opts: SyncOptions) {
+    this.#pool = pool;
+    this.#opts = opts;
+    this.publication = new Publication(pool, opts.publicationName);
+    this.registry = new ShapeRegistry(pool, this.publication, opts.registry);
+  }
+
+  get streaming(): boolean {
+    return this.#stream?.streaming ?? false;
+  }
+
+  /** Called after each transaction reached the shapes (the engine listens for newly queued runs). */
+  onTransaction(fn: TxListener): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  async start(): Promise<void> {
+    await this.publication.ensureExists([]);
+    for (const name of this.#opts.tables) {
+      const info = await loadTableInfo(this.#pool, name);
+      if (!info) throw new Error(`table ${name} is missing: migrations did not run`);
+      await this.publication.ensureTable(info);
+    }
+    await this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#reconnectTimer);
+    await this.#stream?.stop();
+    this.registry.close();
+  }
+
+  async #connect(): Promise<void> {
+    const stream = new ReplicationStream({
+      connectionString: this.#opts.connectionString,
+      slotName: this.#opts.slotName,
+      publicationName: this.#opts.publicationName,
+      onTransaction: (tx) => {
+        this.registry.apply(tx);
+        stream.acknowledge(tx.commitLsn);
+        for (const fn of this.#listeners) fn(tx);
+      },
+      onRelationChanged: (before) => {
+        this.#opts.log(`schema of ${before.schema}.${before.name} changed: its shapes must be refetched`);
+        this.registry.invalidateTable(before.id);
+      },
+      onError: (err) => {
+        if (stream === this.#stream) this.#scheduleReconnect(err);
+      },
+    });
+    this.#stream = stream;
+    await stream.start();
+    this.#failures = 0;
+  }
+
+  #scheduleReconnect(err: unknown): void {
+    if (this.#stopped) return;
+    this.#failures++;
+    const cap = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(this.#failures, 10));
+    const delay = Math.random() * cap;
+    this.#opts.log(`replication stream lost (${err instanceof Error ? err.message : String(err)}); reconnecting in ${Math.round(delay)} ms`);
+    const old = this.#stream;
+    this.#stream = undefined;
+    this.#reconnectTimer = setTimeout(() => {
+      void (async () => {
+        await old?.stop();
+        if (this.#stopped) return;
+        await this.#connect();
+      })().catch((e: unknown) => this.#scheduleReconnect(e));
+    }, delay);
+  }
+}

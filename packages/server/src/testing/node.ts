@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { configFromEnv, type NodeConfig } from "../config.ts";
+import type { EmbeddedDatabase } from "../db/embedded.ts";
+import { silentLogger } from "../log.ts";
+import { startNode, type RunningNode } from "../node.ts";
+import { startTestPostgres, TEST_DIR_PREFIX } from "./pg.ts";
+
+export interface TestNode extends RunningNode {
+  db: EmbeddedDatabase;
+  /** Stops the node, then its database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A full server node on a free port over its own throw-away PostgreSQL (passed as DATABASE_URL,
+ * the external-database path). `overrides` adjust the config (short leases, long-poll time…).
+ */
+export async function startTestNode(overrides: Partial<NodeConfig> = {}, db?: EmbeddedDatabase): Promise<TestNode> {
+  const database = db ?? (await startTestPostgres());
+  const dataDir = mkdtempSync(join(tmpdir(), TEST_DIR_PREFIX));
+  const config: NodeConfig = {
+    ...configFromEnv({ port: 1, dataDir }, {}),
+    port: 0,
+    host: "127.0.0.1",
+    databaseUrl: database.url,
+    ...overrides,
+  };
+  let node: RunningNode;
+  try {
+    node = await startNode(config, silentLogger);
+  } catch (err) {
+    if (!db) await database.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    ...node,
+    url: `http://127.0.0.1:${node.port}`,
+    db: database,
+    async stop() {
+      await node.close();
+      if (!db) await database.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until `check` returns a truthy value (polled every 10 ms), or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const TEST_TASKS_DIR = new URL("./tasks/", import.meta.url).pathname;
