@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { hostname } from "node:os";
 import type { ClientConfig } from "../config.ts";
 import { RuncastApiError } from "../errors.ts";
@@ -5,6 +6,10 @@ import { apiRequest, backoffDelay, sleep } from "../http.ts";
 import type { TaskDefinition } from "../task.ts";
 import type { TaskContext, TaskRunParams } from "../types.ts";
 import { loadTasks } from "./load-tasks.ts";
+import { installRunScopeProvider, type RunScope } from "../run-context.ts";
+
+const scopes = new AsyncLocalStorage<RunScope>();
+installRunScopeProvider(() => scopes.getStore());
 
 export interface WorkerOptions {
   tasksDir: string;
@@ -27,6 +32,7 @@ interface DequeuedRun {
   createdAt: string;
   batchId: string | null;
   parentRunId: string | null;
+  rootRunId: string | null;
 }
 
 /** Consecutive failed dequeue calls tolerated (server restarting) before the worker gives up. */
@@ -180,13 +186,38 @@ export class Worker {
       task: { id: run.taskIdentifier },
     };
     const params: TaskRunParams = { ctx, signal: controller.signal };
+    let scopeOf: RunScope | undefined;
+    const finish = async () => {
+      for (const fn of scopeOf?.finishers ?? []) {
+        try {
+          await fn();
+        } catch (err) {
+          this.#log(`finishing ${run.id} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    };
     try {
       if (!def) throw new Error(`this worker has no task "${run.taskIdentifier}"`);
-      const output = await raceAbort(async () => {
-        await def.onStart?.(run.payload, params);
-        return def.run(run.payload, params);
-      }, controller.signal);
+      const scope: RunScope = {
+        runId: run.id,
+        attemptId: run.attemptId,
+        workerId: this.#workerId ?? "",
+        parentRunId: run.parentRunId ?? undefined,
+        rootRunId: run.rootRunId ?? undefined,
+        config: this.#opts.config,
+        signal: controller.signal,
+        services: new Map(),
+        finishers: [],
+      };
+      scopeOf = scope;
+      const output = await scopes.run(scope, () =>
+        raceAbort(async () => {
+          await def.onStart?.(run.payload, params);
+          return def.run(run.payload, params);
+        }, controller.signal),
+      );
       await def.onSuccess?.(run.payload, output, params);
+      await finish();
       await report("complete", { output: output === undefined ? null : output });
     } catch (err) {
       const ended = controller.signal.aborted && controller.signal.reason instanceof AttemptEnded ? controller.signal.reason : undefined;
@@ -198,6 +229,7 @@ export class Worker {
         this.#log(`onFailure of ${run.taskIdentifier} threw: ${hookErr instanceof Error ? hookErr.message : String(hookErr)}`);
       }
       const e = error instanceof Error ? error : new Error(String(error));
+      await finish();
       await report("fail", {
         kind: ended?.kind ?? "error",
         error: { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) },

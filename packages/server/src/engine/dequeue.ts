@@ -16,6 +16,7 @@ export interface DequeuedRun {
   createdAt: string;
   batchId: string | null;
   parentRunId: string | null;
+  rootRunId: string | null;
 }
 
 /**
@@ -43,7 +44,7 @@ WITH picked AS (
   RETURNING id, run_id
 )
 SELECT s.id, l.id AS attempt_id, s.attempt_number, s.task_identifier, s.payload, s.payload_type, s.metadata,
-       s.tags, s.max_duration, s.max_attempts, s.is_test, s.created_at::text AS created_at, s.batch_id, s.parent_run_id
+       s.tags, s.max_duration, s.max_attempts, s.is_test, s.created_at::text AS created_at, s.batch_id, s.parent_run_id, s.root_run_id
 FROM started s JOIN leased l ON l.run_id = s.id`;
 
 export async function dequeueRuns(
@@ -67,5 +68,6 @@ export async function dequeueRuns(
     createdAt: r.created_at,
     batchId: r.batch_id,
     parentRunId: r.parent_run_id,
+    rootRunId: r.root_run_id,
   }));
 }
