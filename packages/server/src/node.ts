@@ -77,14 +77,19 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     cleanups.push(() => engine.stop());
     // Runs queued by any node reach this node's held dequeue requests through the replication stream.
     sync.onTransaction((tx) => {
-      const envs = new Set<string>();
+      const queued = new Set<string>();
+      const canceled = new Set<string>();
       for (const ch of tx.changes) {
-        if (ch.kind !== "truncate" && ch.relation.name === "runs" && ch.kind !== "delete" && ch.new.status === "QUEUED") {
-          const env = ch.new.env_id;
-          if (env) envs.add(env);
-        }
+        if (ch.kind === "truncate" || ch.kind === "delete" || ch.relation.name !== "runs") continue;
+        const env = ch.new.env_id;
+        if (!env) continue;
+        // A newly queued run, or a run leaving EXECUTING (a queue slot freed): held dequeues look again.
+        if (ch.new.status === "QUEUED") queued.add(env);
+        else if (ch.kind === "update" && ch.old?.status === "EXECUTING" && ch.new.status !== "EXECUTING") queued.add(env);
+        if (ch.new.status === "CANCELED") canceled.add(env);
       }
-      if (envs.size) engine.notifyQueued(envs);
+      if (queued.size) engine.notifyQueued(queued);
+      if (canceled.size) engine.notifyCanceled(canceled);
     });
 
     const keys = new KeyStore(pool);

@@ -3,7 +3,7 @@ import type { AuthEnv } from "../auth/middleware.ts";
 import { authorize } from "../auth/principal.ts";
 import { signPublicToken } from "../auth/jwt.ts";
 import type { Engine } from "../engine/engine.ts";
-import { cancelRun, getRun } from "../engine/runs.ts";
+import { getRun } from "../engine/runs.ts";
 import { parseTriggerOptions } from "../engine/trigger-options.ts";
 import { readJson } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
@@ -48,7 +48,7 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     const principal = c.get("principal");
     const runId = c.req.param("runId");
     authorize(principal, "write", [{ type: "runs", id: runId }]);
-    await cancelRun(engine.pool, principal.envId, runId);
+    await engine.cancel(principal.envId, runId);
     return c.json({ id: runId });
   });
 

@@ -9,7 +9,7 @@ import { readJson } from "./json-body.ts";
 
 /** Longest a dequeue request is held while there is no run for the worker. */
 const MAX_DEQUEUE_WAIT_MS = 20_000;
-const FAILURE_KINDS: readonly FailureKind[] = ["error", "interrupted", "timed_out", "crashed"];
+const FAILURE_KINDS: readonly FailureKind[] = ["error", "interrupted", "timed_out", "crashed", "system"];
 
 /**
  * The worker protocol: register, dequeue (held until runs are queued), heartbeat, complete, fail.
@@ -36,6 +36,17 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
     return c.json({ runs });
   });
 
+  app.post("/api/v1/workers/:workerId/events", async (c) => {
+    const principal = c.get("principal");
+    requireSecret(principal);
+    const body = await readJson(c);
+    const runIds = Array.isArray(body.runIds) ? body.runIds.filter((x): x is string => typeof x === "string").slice(0, 1000) : [];
+    const waitMs = typeof body.waitMs === "number" ? Math.min(Math.max(body.waitMs, 0), MAX_DEQUEUE_WAIT_MS) : MAX_DEQUEUE_WAIT_MS;
+    const signal = AbortSignal.any([c.req.raw.signal, shutdown]);
+    const lost = await engine.lostRuns(principal.envId, c.req.param("workerId"), runIds, waitMs, signal);
+    return c.json({ lost });
+  });
+
   app.post("/api/v1/workers/:workerId/stop", async (c) => {
     const principal = c.get("principal");
     requireSecret(principal);
@@ -51,6 +62,18 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
   app.post("/api/v1/runs/:runId/attempts/:attemptId/heartbeat", async (c) => {
     requireSecret(c.get("principal"));
     await engine.heartbeat(await attemptRef(c, await readJson(c)));
+    return c.json({ ok: true });
+  });
+
+  app.post("/api/v1/runs/:runId/attempts/:attemptId/wait", async (c) => {
+    requireSecret(c.get("principal"));
+    await engine.setWaiting(await attemptRef(c, await readJson(c)), true);
+    return c.json({ ok: true });
+  });
+
+  app.post("/api/v1/runs/:runId/attempts/:attemptId/resume", async (c) => {
+    requireSecret(c.get("principal"));
+    await engine.setWaiting(await attemptRef(c, await readJson(c)), false);
     return c.json({ ok: true });
   });
 

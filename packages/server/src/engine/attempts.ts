@@ -99,7 +99,7 @@ export async function failLockedAttempt(
      FROM attempts a JOIN runs r ON r.id = a.run_id
      LEFT JOIN tasks t ON t.env_id = r.env_id AND t.id = r.task_identifier
      WHERE a.id = $1 AND a.run_id = $2 AND ($3::text IS NULL OR a.worker_id = $3) AND a.status = 'EXECUTING'
-       AND r.status = 'EXECUTING'
+       AND r.status IN ('EXECUTING', 'FROZEN')
      FOR UPDATE OF a, r`,
     [ref.attemptId, ref.runId, ref.workerId ?? null],
   );
@@ -123,4 +123,20 @@ export async function failLockedAttempt(
     [ref.attemptId, ref.runId, errorJson, status, delayMs, ...u.params],
   );
   return status;
+}
+
+/**
+ * A waiting run (wait.for, triggerAndWait…) is FROZEN: it keeps its attempt and lease but no longer
+ * counts against its queue's concurrency. `resume` makes it EXECUTING again.
+ */
+export async function setWaiting(pool: pg.Pool, ref: AttemptRef, waiting: boolean): Promise<void> {
+  const [from, to] = waiting ? ["EXECUTING", "FROZEN"] : ["FROZEN", "EXECUTING"];
+  const { rowCount } = await pool.query(
+    `UPDATE runs r SET status = $4, updated_at = ${NOW}
+     FROM attempts a
+     WHERE a.id = $1 AND a.run_id = $2 AND a.worker_id = $3 AND a.status = 'EXECUTING'
+       AND r.id = a.run_id AND r.status = $5`,
+    [ref.attemptId, ref.runId, ref.workerId, to, from],
+  );
+  if (!rowCount) throw leaseLost(ref.runId);
 }

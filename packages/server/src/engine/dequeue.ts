@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { withTransaction } from "../db/transaction.ts";
 import { NOW } from "./sql.ts";
 
 export interface DequeuedRun {
@@ -22,12 +23,15 @@ export interface DequeuedRun {
 /**
  * One statement: lock up to $4 QUEUED runs of the worker's tasks (`FOR UPDATE SKIP LOCKED`, so two
  * workers never get the same run), move them to EXECUTING and open an attempt with a lease.
+ * With $6 it serves that one queue; without, only queues that have no concurrency limit.
  * The partial index runs_queued matches the predicate.
  */
 const DEQUEUE = `
 WITH picked AS (
   SELECT id FROM runs
   WHERE env_id = $1 AND status = 'QUEUED' AND task_identifier = ANY ($2::text[])
+    AND CASE WHEN $6::text IS NOT NULL THEN queue = $6
+        ELSE NOT EXISTS (SELECT 1 FROM queues q WHERE q.env_id = runs.env_id AND q.name = runs.queue AND q.concurrency_limit IS NOT NULL) END
   ORDER BY priority DESC, queued_at, id
   LIMIT $4
   FOR UPDATE SKIP LOCKED
@@ -47,27 +51,69 @@ SELECT s.id, l.id AS attempt_id, s.attempt_number, s.task_identifier, s.payload,
        s.tags, s.max_duration, s.max_attempts, s.is_test, s.created_at::text AS created_at, s.batch_id, s.parent_run_id, s.root_run_id
 FROM started s JOIN leased l ON l.run_id = s.id`;
 
+type Row = Record<string, unknown>;
+
+function toRun(r: Row): DequeuedRun {
+  return {
+    id: r.id as string,
+    attemptId: r.attempt_id as string,
+    attemptNumber: r.attempt_number as number,
+    taskIdentifier: r.task_identifier as string,
+    payload: r.payload,
+    payloadType: r.payload_type as string,
+    metadata: r.metadata as Record<string, unknown> | null,
+    tags: r.tags as string[],
+    maxDuration: r.max_duration as number | null,
+    maxAttempts: r.max_attempts as number | null,
+    isTest: r.is_test as boolean,
+    createdAt: r.created_at as string,
+    batchId: r.batch_id as string | null,
+    parentRunId: r.parent_run_id as string | null,
+    rootRunId: r.root_run_id as string | null,
+  };
+}
+
+/**
+ * Hands up to `max` QUEUED runs to a worker. Queues with a concurrency limit are served one at a time
+ * with their row locked, so concurrent dequeues (any node) never run more of a queue than its limit;
+ * unlimited queues take the single-statement path.
+ */
 export async function dequeueRuns(
   pool: pg.Pool,
   args: { envId: string; workerId: string; tasks: string[]; max: number; leaseMs: number },
 ): Promise<DequeuedRun[]> {
   if (args.max <= 0 || args.tasks.length === 0) return [];
-  const { rows } = await pool.query(DEQUEUE, [args.envId, args.tasks, args.workerId, args.max, args.leaseMs]);
-  return rows.map((r) => ({
-    id: r.id,
-    attemptId: r.attempt_id,
-    attemptNumber: r.attempt_number,
-    taskIdentifier: r.task_identifier,
-    payload: r.payload,
-    payloadType: r.payload_type,
-    metadata: r.metadata,
-    tags: r.tags,
-    maxDuration: r.max_duration,
-    maxAttempts: r.max_attempts,
-    isTest: r.is_test,
-    createdAt: r.created_at,
-    batchId: r.batch_id,
-    parentRunId: r.parent_run_id,
-    rootRunId: r.root_run_id,
-  }));
+  const base = [args.envId, args.tasks, args.workerId];
+  return withTransaction(pool, async (client) => {
+    // Lock the limited queues first; count their executing runs in a second statement, whose snapshot
+    // (READ COMMITTED) is taken after the lock and so sees what the previous holder committed.
+    const locked = await client.query<{ name: string }>(
+      `SELECT q.name FROM queues q
+       WHERE q.env_id = $1 AND q.concurrency_limit IS NOT NULL
+         AND EXISTS (SELECT 1 FROM runs r WHERE r.env_id = q.env_id AND r.queue = q.name AND r.status = 'QUEUED'
+                     AND r.task_identifier = ANY ($2::text[]))
+       ORDER BY q.name
+       FOR UPDATE OF q`,
+      [args.envId, args.tasks],
+    );
+    const limited = await client.query<{ name: string; free: number }>(
+      `SELECT q.name, q.concurrency_limit - (SELECT count(*) FROM runs r
+           WHERE r.env_id = q.env_id AND r.queue = q.name AND r.status = 'EXECUTING')::integer AS free
+       FROM queues q WHERE q.env_id = $1 AND q.name = ANY ($2::text[]) ORDER BY q.name`,
+      [args.envId, locked.rows.map((q) => q.name)],
+    );
+    const out: DequeuedRun[] = [];
+    for (const q of limited.rows) {
+      const want = Math.min(q.free, args.max - out.length);
+      if (want <= 0) continue;
+      const { rows } = await client.query(DEQUEUE, [...base, want, args.leaseMs, q.name]);
+      out.push(...rows.map(toRun));
+    }
+    const rest = args.max - out.length;
+    if (rest > 0) {
+      const { rows } = await client.query(DEQUEUE, [...base, rest, args.leaseMs, null]);
+      out.push(...rows.map(toRun));
+    }
+    return out;
+  });
 }

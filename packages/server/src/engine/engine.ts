@@ -1,7 +1,8 @@
 import type pg from "pg";
 import { withTransaction } from "../db/transaction.ts";
 import { RuncastError, notFound } from "../errors.ts";
-import { completeAttempt, failAttempt, heartbeat, type AttemptRef, type CostRates, type RunError } from "./attempts.ts";
+import { completeAttempt, failAttempt, heartbeat, setWaiting, type AttemptRef, type CostRates, type RunError } from "./attempts.ts";
+import { cancelRun } from "./runs.ts";
 import { dequeueRuns, type DequeuedRun } from "./dequeue.ts";
 import type { FailureKind, RunStatus } from "./run-state.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -91,6 +92,44 @@ export class Engine {
       if (left <= 0 || signal?.aborted) return [];
       await this.#wakeups.wait(envId, seen, left, signal);
     }
+  }
+
+  /** Cancels a run; workers holding it hear about it at once through their held events request. */
+  async cancel(envId: string, runId: string): Promise<void> {
+    await cancelRun(this.pool, envId, runId);
+    this.notifyCanceled([envId]);
+  }
+
+  /** Runs in these environments were canceled (here, or on another node: seen through replication). */
+  notifyCanceled(envIds: Iterable<string>): void {
+    for (const env of envIds) this.#wakeups.wake(`cancel:${env}`);
+  }
+
+  /**
+   * Held request of a worker listing the runs it executes: answers with those no longer its to run
+   * (canceled, or its lease lost), as soon as there are any, or empty after `waitMs`.
+   */
+  async lostRuns(envId: string, workerId: string, runIds: string[], waitMs: number, signal?: AbortSignal): Promise<string[]> {
+    const key = `cancel:${envId}`;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const seen = this.#wakeups.generation(key);
+      const { rows } = await this.pool.query<{ id: string }>(
+        `SELECT r.id FROM runs r
+         WHERE r.id = ANY ($1::text[]) AND r.env_id = $2
+           AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = r.id AND a.worker_id = $3 AND a.status = 'EXECUTING'
+                           AND r.status IN ('EXECUTING', 'FROZEN'))`,
+        [runIds, envId, workerId],
+      );
+      const left = deadline - Date.now();
+      if (rows.length || left <= 0 || signal?.aborted || runIds.length === 0) return rows.map((r) => r.id);
+      await this.#wakeups.wait(key, seen, left, signal);
+    }
+  }
+
+  /** The run waits (FROZEN, releasing its queue slot) or resumes (EXECUTING). */
+  setWaiting(ref: AttemptRef, waiting: boolean): Promise<void> {
+    return setWaiting(this.pool, ref, waiting);
   }
 
   heartbeat(ref: AttemptRef): Promise<void> {

@@ -33,8 +33,12 @@ export function isFinal(status: string): boolean {
   return FINAL_STATUSES.has(status as RunStatus);
 }
 
-/** How a failed attempt ends, as reported by a worker. */
-export type FailureKind = "error" | "interrupted" | "timed_out" | "crashed";
+/**
+ * How a failed attempt ends, as reported by a worker: the task threw (`error`), the worker was shut
+ * down (`interrupted`), maxDuration passed (`timed_out`), the worker or task process died (`crashed`),
+ * or Runcast itself could not run it (`system`: task missing from the worker, output not serialisable).
+ */
+export type FailureKind = "error" | "interrupted" | "timed_out" | "crashed" | "system";
 
 /** The status a run takes after a failed attempt, given whether a retry is allowed. */
 export function statusAfterFailure(kind: FailureKind, canRetry: boolean): RunStatus {
@@ -43,6 +47,8 @@ export function statusAfterFailure(kind: FailureKind, canRetry: boolean): RunSta
       return "INTERRUPTED";
     case "timed_out":
       return "TIMED_OUT";
+    case "system":
+      return "SYSTEM_FAILURE";
     case "crashed":
       return canRetry ? "REATTEMPTING" : "CRASHED";
     case "error":

@@ -21,6 +21,10 @@ export interface TriggerOptions {
   priority: number;
   payloadType: string;
   isTest: boolean;
+  /** Set by the SDK when a run triggers another (inside a task). */
+  parentRunId?: string;
+  /** The parent waits for this run (triggerAndWait). */
+  resumeParentOnCompletion?: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -100,6 +104,9 @@ export function parseTriggerOptions(raw: unknown, now: Date): TriggerOptions {
     const q = optionalString(name, "options.queue.name", 128);
     if (q) out.queue = q;
   }
+  const parent = optionalString(o.parentRunId, "options.parentRunId", 64);
+  if (parent) out.parentRunId = parent;
+  if (o.resumeParentOnCompletion === true) out.resumeParentOnCompletion = true;
   const ck = optionalString(o.concurrencyKey, "options.concurrencyKey", 256);
   if (ck) out.concurrencyKey = ck;
   if (o.priority !== undefined && o.priority !== null) {

@@ -63,6 +63,18 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest): Pro
     if (row && !row.expired) return { id: row.id, isCached: true, status: row.status };
     if (row) await client.query("UPDATE runs SET idempotency_key = NULL WHERE id = $1", [row.id]);
   }
+  let lineage = { parent: null as string | null, root: null as string | null, depth: 0 };
+  const parentId = req.parentRunId ?? o.parentRunId;
+  if (parentId) {
+    const { rows } = await client.query<{ id: string; root_run_id: string | null; depth: number }>(
+      "SELECT id, root_run_id, depth FROM runs WHERE id = $1 AND env_id = $2",
+      [parentId, req.envId],
+    );
+    const parent = rows[0];
+    if (!parent) throw new RuncastError(404, "run_not_found", `parent run ${JSON.stringify(parentId)} does not exist`, { field: "options.parentRunId" });
+    lineage = { parent: parent.id, root: parent.root_run_id ?? parent.id, depth: parent.depth + 1 };
+  }
+  const triggerFunction = req.triggerFunction ?? (o.resumeParentOnCompletion ? "triggerAndWait" : "trigger");
   const status: RunStatus = o.delayUntil ? "DELAYED" : task.connected ? "QUEUED" : "WAITING_FOR_DEPLOY";
   const id = newId("run");
   const maxAttempts = o.maxAttempts ?? task.config.maxAttempts ?? null;
@@ -71,8 +83,8 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest): Pro
     `INSERT INTO runs (id, env_id, task_identifier, status, payload, payload_type, metadata, tags,
         idempotency_key, idempotency_key_expires_at, batch_id, parent_run_id, trigger_function, queue,
         concurrency_key, priority, is_test, ttl, max_attempts, max_duration,
-        queued_at, delayed_until, available_at, ttl_expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+        root_run_id, depth, queued_at, delayed_until, available_at, ttl_expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $23, $24,
         CASE WHEN $4 = 'QUEUED' THEN ${NOW} END, $21, $21,
         CASE WHEN $22::integer IS NOT NULL THEN coalesce($21::timestamp, ${NOW}) + make_interval(secs => $22::integer / 1000.0) END)`,
     [
@@ -87,8 +99,8 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest): Pro
       o.idempotencyKey ?? null,
       o.idempotencyKeyExpiresAt ? utcTimestamp(o.idempotencyKeyExpiresAt) : null,
       req.batchId ?? null,
-      req.parentRunId ?? null,
-      req.triggerFunction ?? "trigger",
+      lineage.parent,
+      triggerFunction,
       o.queue ?? task.queue,
       o.concurrencyKey ?? null,
       o.priority,
@@ -98,6 +110,8 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest): Pro
       maxDuration,
       o.delayUntil ? utcTimestamp(o.delayUntil) : null,
       o.ttlMs ?? null,
+      lineage.root,
+      lineage.depth,
     ],
   );
   return { id, isCached: false, status };

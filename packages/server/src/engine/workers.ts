@@ -7,6 +7,8 @@ import { NOW } from "./sql.ts";
 export interface TaskRegistration {
   id: string;
   queue?: string;
+  /** Runs of the task's queue executing at once, across all workers. */
+  concurrencyLimit?: number;
   retry?: Record<string, unknown>;
   maxDuration?: number;
 }
@@ -28,7 +30,16 @@ export function parseRegistration(body: unknown): WorkerRegistration {
       throw badRequest("invalid_task_id", `tasks[${i}].id must be 1-128 letters, digits or _ . : -`, `tasks[${i}].id`);
     }
     const reg: TaskRegistration = { id: o.id };
-    if (typeof o.queue === "string") reg.queue = o.queue;
+    if (typeof o.queue === "string") {
+      if (o.queue.length === 0 || o.queue.length > 128) throw badRequest("invalid_queue", `tasks[${i}].queue must be 1-128 characters`, `tasks[${i}].queue`);
+      reg.queue = o.queue;
+    }
+    if (o.concurrencyLimit !== undefined && o.concurrencyLimit !== null) {
+      if (typeof o.concurrencyLimit !== "number" || !Number.isInteger(o.concurrencyLimit) || o.concurrencyLimit <= 0) {
+        throw badRequest("invalid_concurrency_limit", `tasks[${i}].concurrencyLimit must be a positive integer`, `tasks[${i}].concurrencyLimit`);
+      }
+      reg.concurrencyLimit = o.concurrencyLimit;
+    }
     if (typeof o.retry === "object" && o.retry !== null) reg.retry = o.retry as Record<string, unknown>;
     if (typeof o.maxDuration === "number") reg.maxDuration = o.maxDuration;
     return reg;
@@ -61,6 +72,12 @@ export async function registerWorker(pool: pg.Pool, envId: string, reg: WorkerRe
         `INSERT INTO tasks (env_id, id, queue, config) VALUES ($1, $2, $3, $4)
          ON CONFLICT (env_id, id) DO UPDATE SET queue = excluded.queue, config = excluded.config, updated_at = ${NOW}`,
         [envId, t.id, t.queue ?? `task/${t.id}`, JSON.stringify(config)],
+      );
+      await client.query(
+        `INSERT INTO queues (env_id, name, concurrency_limit) VALUES ($1, $2, $3)
+         ON CONFLICT (env_id, name) DO UPDATE SET updated_at = ${NOW},
+           concurrency_limit = coalesce(excluded.concurrency_limit, queues.concurrency_limit)`,
+        [envId, t.queue ?? `task/${t.id}`, t.concurrencyLimit ?? null],
       );
     }
     const released = await client.query(
