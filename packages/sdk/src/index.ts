@@ -2,6 +2,17 @@ export { configure, type ClientConfig } from "./config.ts";
 export { RuncastApiError, RuncastRateLimitError } from "./errors.ts";
 export { task, type TaskDefinition, type DefinedTask } from "./task.ts";
 export { tasks } from "./tasks.ts";
+export {
+  batch,
+  type BatchByIdItem,
+  type BatchHandle,
+  type BatchItem,
+  type BatchRun,
+  type BatchStatus,
+  type BatchTriggerOptions,
+  type RetrievedBatch,
+} from "./batch.ts";
+export type { ListRunsQuery, RunListItem, RunListPage, RunListResult } from "./runs-list.ts";
 export { runs, type RunSubscription, type SubscribeOptions } from "./runs.ts";
 export type {
   AnyTask,

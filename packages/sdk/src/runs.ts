@@ -2,6 +2,7 @@ import { resolveConfig, type ClientConfig } from "./config.ts";
 import { apiRequest } from "./http.ts";
 import { runFromRow } from "./realtime/run-row.ts";
 import { shapeEvents } from "./realtime/shape-stream.ts";
+import { listRuns, replayRun } from "./runs-list.ts";
 import type { AnyTask, RealtimeRun, RetrievedRun, RunHandle } from "./types.ts";
 
 export interface SubscribeOptions {
@@ -60,6 +61,9 @@ function subscription<T>(url: string, opts: SubscribeOptions, endWhen: (run: Rea
 
 /** Read, cancel and watch runs. */
 export const runs = {
+  list: listRuns,
+  replay: replayRun,
+
   async retrieve<T extends AnyTask = AnyTask>(id: string | RunHandle, config?: ClientConfig): Promise<RetrievedRun<T>> {
     const runId = typeof id === "string" ? id : id.id;
     const { body } = await apiRequest<Record<string, unknown>>(`/api/v3/runs/${encodeURIComponent(runId)}`, config ? { config } : {});

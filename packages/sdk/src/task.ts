@@ -1,3 +1,4 @@
+import { batchTriggerTask, type BatchHandle, type BatchItem, type BatchTriggerOptions } from "./batch.ts";
 import { triggerTask } from "./trigger.ts";
 import type { RetryOptions, RunHandle, Task, TaskRunParams, TriggerOptions } from "./types.ts";
 
@@ -17,6 +18,8 @@ const DEFINITION = Symbol.for("runcast.task.definition");
 
 export interface DefinedTask<TId extends string, TPayload, TOutput> extends Task<TId, TPayload, Awaited<TOutput>> {
   readonly [DEFINITION]: TaskDefinition<TId, TPayload, TOutput>;
+  /** Many runs of this task in one request, all or none. */
+  batchTrigger(items: readonly BatchItem<TPayload>[], options?: BatchTriggerOptions): Promise<BatchHandle<TId>>;
 }
 
 /** Defines a task. Export it from a file in the tasks folder and a worker will run it. */
@@ -28,6 +31,9 @@ export function task<TId extends string, TPayload = void, TOutput = unknown>(
     [DEFINITION]: definition,
     trigger(payload: TPayload, options?: TriggerOptions) {
       return triggerTask(definition.id, payload, options) as Promise<RunHandle<TId, TPayload, Awaited<TOutput>>>;
+    },
+    batchTrigger(items: readonly BatchItem<TPayload>[], options?: BatchTriggerOptions) {
+      return batchTriggerTask(definition.id, items, options) as Promise<BatchHandle<TId>>;
     },
   };
 }

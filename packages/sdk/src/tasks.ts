@@ -1,3 +1,4 @@
+import { batchTriggerTask, type BatchHandle, type BatchItem, type BatchTriggerOptions } from "./batch.ts";
 import { triggerTask } from "./trigger.ts";
 import type { AnyTask, RunHandle, TaskIdentifier, TaskOutput, TaskPayload, TriggerOptions } from "./types.ts";
 
@@ -9,5 +10,14 @@ export const tasks = {
     options?: TriggerOptions,
   ): Promise<RunHandle<TaskIdentifier<T>, TaskPayload<T>, TaskOutput<T>>> {
     return triggerTask(id, payload, options) as Promise<RunHandle<TaskIdentifier<T>, TaskPayload<T>, TaskOutput<T>>>;
+  },
+
+  /** Many runs of one task in one request, all or none: `tasks.batchTrigger<typeof myTask>("my-task", [{ payload }])`. */
+  batchTrigger<T extends AnyTask>(
+    id: TaskIdentifier<T>,
+    items: readonly BatchItem<TaskPayload<T>>[],
+    options?: BatchTriggerOptions,
+  ): Promise<BatchHandle<TaskIdentifier<T>>> {
+    return batchTriggerTask(id, items, options) as Promise<BatchHandle<TaskIdentifier<T>>>;
   },
 };

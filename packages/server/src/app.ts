@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type pg from "pg";
+import { batchRoutes } from "./api/batch-routes.ts";
 import { runRoutes } from "./api/run-routes.ts";
 import { workerRoutes } from "./api/worker-routes.ts";
 import type { KeyStore } from "./auth/keys.ts";
@@ -81,6 +82,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
 
   const feeds = { pool: deps.pool, registry: deps.sync.registry, limiter: deps.limiter, longPollMs: deps.longPollMs, shutdown: deps.shutdown };
   app.route("/", runRoutes(deps.engine, deps.keys));
+  app.route("/", batchRoutes(deps.engine, deps.keys));
   app.route("/", workerRoutes(deps.engine, deps.shutdown));
   app.route("/", runFeedRoutes(feeds));
   app.route("/", shapeRoutes(feeds));

@@ -1,0 +1,225 @@
+import { Hono, type Context } from "hono";
+import type { AuthEnv } from "../auth/middleware.ts";
+import type { KeyStore } from "../auth/keys.ts";
+import { signPublicToken } from "../auth/jwt.ts";
+import { authorize, type Principal } from "../auth/principal.ts";
+import { MAX_BATCH_ITEMS, createBatch, retrieveBatch, unknownTasks, type BatchItem } from "../engine/batches.ts";
+import type { Engine } from "../engine/engine.ts";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decodeCursor, listRuns, type RunListQuery } from "../engine/list-runs.ts";
+import { RUN_STATUSES, type RunStatus } from "../engine/run-state.ts";
+import { getRun } from "../engine/runs.ts";
+import { parseDuration } from "../engine/duration.ts";
+import { parseTriggerOptions, type TriggerOptions } from "../engine/trigger-options.ts";
+import { RuncastError, badRequest } from "../errors.ts";
+import { readJson } from "./json-body.ts";
+import { runJson } from "./run-json.ts";
+
+/** Public access tokens handed out with trigger and batch responses live this long (as in run-routes.ts). */
+const TOKEN_TTL = "1h";
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Signs a public token the way the trigger route does and sets the x-trigger-jwt headers (spec §2.1, §2.2). */
+async function issueToken(c: Context<AuthEnv>, keys: KeyStore, principal: Principal, scopes: string[]): Promise<string> {
+  const signingKey = principal.kind === "secret" ? principal.secretKey : (await keys.keysForEnv(principal.envId))[0];
+  if (!signingKey) throw new RuncastError(500, "no_signing_key", "the environment has no active secret key");
+  const token = await signPublicToken(signingKey, { sub: principal.envId, scopes }, TOKEN_TTL);
+  c.header("x-trigger-jwt", token);
+  c.header("x-trigger-jwt-claims", JSON.stringify({ sub: principal.envId, pub: true, scopes }));
+  return token;
+}
+
+/** Validates every item before anything is written; the first bad one is a 400 naming `items[i].…`. */
+function parseItems(raw: unknown, now: Date): BatchItem[] {
+  if (!Array.isArray(raw)) throw badRequest("invalid_items", "items must be an array of { task, payload, options }", "items");
+  if (raw.length === 0) throw badRequest("batch_empty", "a batch needs at least one item", "items");
+  if (raw.length > MAX_BATCH_ITEMS) {
+    throw badRequest("batch_too_large", `a batch can hold at most ${MAX_BATCH_ITEMS} items, got ${raw.length}`, "items");
+  }
+  return raw.map((item: unknown, i) => {
+    const at = `items[${i}]`;
+    if (!isObject(item)) throw badRequest("invalid_item", `${at} must be an object { task, payload, options }`, at);
+    if (typeof item.task !== "string" || item.task.length === 0 || item.task.length > 256) {
+      throw badRequest("invalid_item", `${at}.task must be a task id (a non-empty string)`, `${at}.task`);
+    }
+    let options: TriggerOptions;
+    try {
+      options = parseTriggerOptions(item.options, now);
+    } catch (err) {
+      if (!(err instanceof RuncastError)) throw err;
+      const field = `${at}.${err.field ?? "options"}`;
+      throw new RuncastError(err.status, err.code, `${at}: ${err.message}`, { field });
+    }
+    return { taskId: item.task, payload: item.payload, options };
+  });
+}
+
+/** Values of a list-valued query parameter: repeated and/or comma-separated. */
+function listParam(params: URLSearchParams, name: string): string[] {
+  return params
+    .getAll(name)
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
+}
+
+function timeParam(params: URLSearchParams, name: string): Date | undefined {
+  const v = params.get(name);
+  if (v === null || v === "") return undefined;
+  const d = /^\d+$/.test(v) ? new Date(Number(v)) : /^\d{4}-\d{2}-\d{2}/.test(v) ? new Date(v) : new Date(NaN);
+  if (Number.isNaN(d.getTime())) throw badRequest("invalid_filter", `${name} must be epoch milliseconds or an ISO date, got ${JSON.stringify(v)}`, name);
+  return d;
+}
+
+const KNOWN_PARAMS = new Set([
+  "filter[status]",
+  "filter[taskIdentifier]",
+  "filter[tag]",
+  "filter[batch]",
+  "filter[createdAt][from]",
+  "filter[createdAt][to]",
+  "filter[createdAt][period]",
+  "page[size]",
+  "page[after]",
+]);
+
+/** `GET /api/v1/runs` query (spec §2.5). A filter this server does not apply is refused rather than ignored. */
+function parseListQuery(params: URLSearchParams, now: Date): RunListQuery {
+  for (const key of params.keys()) {
+    if ((key.startsWith("filter[") || key.startsWith("page[")) && !KNOWN_PARAMS.has(key)) {
+      throw badRequest("unsupported_filter", `${key} is not supported by this server`, key);
+    }
+  }
+  const statuses = listParam(params, "filter[status]");
+  for (const s of statuses) {
+    if (!(RUN_STATUSES as readonly string[]).includes(s)) {
+      throw badRequest("invalid_filter", `filter[status] must be among ${RUN_STATUSES.join(", ")}; got ${JSON.stringify(s)}`, "filter[status]");
+    }
+  }
+  const q: RunListQuery = {
+    statuses: statuses as RunStatus[],
+    taskIdentifiers: listParam(params, "filter[taskIdentifier]"),
+    tags: listParam(params, "filter[tag]"),
+    size: DEFAULT_PAGE_SIZE,
+  };
+  const batch = params.get("filter[batch]");
+  if (batch) q.batchId = batch;
+  const from = timeParam(params, "filter[createdAt][from]");
+  const to = timeParam(params, "filter[createdAt][to]");
+  const period = params.get("filter[createdAt][period]");
+  if (period) {
+    const ms = parseDuration(period);
+    if (!ms) throw badRequest("invalid_filter", `filter[createdAt][period] must be a duration like "1h" or "7d", got ${JSON.stringify(period)}`, "filter[createdAt][period]");
+    const since = new Date(now.getTime() - ms);
+    q.from = from && from > since ? from : since;
+  } else if (from) {
+    q.from = from;
+  }
+  if (to) q.to = to;
+  const size = params.get("page[size]");
+  if (size !== null) {
+    const n = Number(size);
+    if (!/^\d+$/.test(size) || n < 1 || n > MAX_PAGE_SIZE) {
+      throw badRequest("invalid_filter", `page[size] must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${JSON.stringify(size)}`, "page[size]");
+    }
+    q.size = n;
+  }
+  const after = params.get("page[after]");
+  if (after) q.after = decodeCursor(after);
+  return q;
+}
+
+/** The options a replay carries over from the original run: payload type, tags, metadata, test flag, routing. */
+function replayOptions(run: Record<string, unknown>): TriggerOptions {
+  const o: TriggerOptions = {
+    tags: (run.tags as string[] | null) ?? [],
+    priority: (run.priority as number | null) ?? 0,
+    payloadType: (run.payload_type as string | null) ?? "application/json",
+    isTest: run.is_test === true,
+  };
+  if (run.metadata && typeof run.metadata === "object") o.metadata = run.metadata as Record<string, unknown>;
+  if (typeof run.concurrency_key === "string") o.concurrencyKey = run.concurrency_key;
+  if (typeof run.max_attempts === "number") o.maxAttempts = run.max_attempts;
+  if (typeof run.max_duration === "number") o.maxDuration = run.max_duration;
+  return o;
+}
+
+/** Batches (create, retrieve), runs.list and runs.replay. */
+export function batchRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  // Runcast's one-shot batch route: every item is validated, then the batch and all its runs are
+  // written in one transaction. (The official SDK's two-phase /api/v3/batches flow is separate.)
+  app.post("/api/v1/batches", async (c) => {
+    const principal = c.get("principal");
+    const body = await readJson(c);
+    const items = parseItems(body.items, new Date());
+    let idempotencyKey: string | undefined;
+    if (body.idempotencyKey !== undefined && body.idempotencyKey !== null) {
+      if (typeof body.idempotencyKey !== "string" || body.idempotencyKey.length === 0 || body.idempotencyKey.length > 512) {
+        throw badRequest("invalid_option", "idempotencyKey must be a non-empty string of at most 512 characters", "idempotencyKey");
+      }
+      idempotencyKey = body.idempotencyKey;
+    }
+    const taskIds = [...new Set(items.map((i) => i.taskId))];
+    for (const id of taskIds) authorize(principal, "batchTrigger", [{ type: "tasks", id }, { type: "batch" }]);
+    const unknown = await unknownTasks(engine.pool, principal.envId, taskIds);
+    const bad = items.findIndex((i) => unknown.has(i.taskId));
+    if (bad >= 0) {
+      throw new RuncastError(400, "task_not_found", `items[${bad}].task: no worker has registered a task with id "${items[bad]!.taskId}" in this environment`, {
+        field: `items[${bad}].task`,
+      });
+    }
+    const result = await createBatch(engine, { envId: principal.envId, items, ...(idempotencyKey ? { idempotencyKey } : {}) });
+    const token = await issueToken(c, keys, principal, [`read:batch:${result.id}`]);
+    return c.json({ ...result, publicAccessToken: token });
+  });
+
+  app.get("/api/v2/batches/:batchId", async (c) => {
+    const principal = c.get("principal");
+    const batchId = c.req.param("batchId");
+    authorize(principal, "read", [{ type: "batch", id: batchId }]);
+    const b = await retrieveBatch(engine.pool, principal.envId, batchId);
+    const completedAt = b.completedAt?.toISOString();
+    return c.json({
+      id: b.id,
+      status: b.status,
+      ...(b.idempotencyKey ? { idempotencyKey: b.idempotencyKey } : {}),
+      createdAt: b.createdAt.toISOString(),
+      updatedAt: b.updatedAt.toISOString(),
+      ...(completedAt ? { completedAt } : {}),
+      runCount: b.runCount,
+      runs: b.runs,
+      counts: b.counts.byStatus,
+      // Every run is created with the batch, so item processing is over when the batch exists.
+      processing: { completedAt: b.createdAt.toISOString(), errors: [] },
+    });
+  });
+
+  app.get("/api/v1/runs", async (c) => {
+    const principal = c.get("principal");
+    authorize(principal, "read", [{ type: "runs" }]);
+    const query = parseListQuery(new URL(c.req.url).searchParams, new Date());
+    const page = await listRuns(engine.pool, principal.envId, query);
+    return c.json({
+      data: page.runs.map((r) => ({ ...runJson(r), env: { id: r.env_id, name: r.env_name } })),
+      pagination: page.next ? { next: page.next } : {},
+    });
+  });
+
+  app.post("/api/v1/runs/:runId/replay", async (c) => {
+    const principal = c.get("principal");
+    const original = await getRun(engine.pool, principal.envId, c.req.param("runId"));
+    authorize(principal, "trigger", [{ type: "tasks", id: original.task_identifier }]);
+    const result = await engine.trigger({
+      envId: principal.envId,
+      taskId: original.task_identifier,
+      payload: original.payload,
+      options: replayOptions(original),
+    });
+    const token = await issueToken(c, keys, principal, [`read:runs:${result.id}`]);
+    return c.json({ id: result.id, publicAccessToken: token });
+  });
+
+  return app;
+}

@@ -1,0 +1,83 @@
+import type pg from "pg";
+import { badRequest } from "../errors.ts";
+import type { RunRow } from "./runs.ts";
+import type { RunStatus } from "./run-state.ts";
+import { utcTimestamp } from "./sql.ts";
+
+export const DEFAULT_PAGE_SIZE = 25;
+export const MAX_PAGE_SIZE = 100;
+
+/** A validated runs.list query. Empty lists mean "no filter". */
+export interface RunListQuery {
+  statuses: RunStatus[];
+  taskIdentifiers: string[];
+  /** Runs having ANY of these tags (Trigger.dev's `runTags && ARRAY[…]`). */
+  tags: string[];
+  batchId?: string;
+  /** Inclusive bounds on created_at. */
+  from?: Date;
+  to?: Date;
+  size: number;
+  after?: RunCursor;
+}
+
+/** Position after which the next page starts: the last row of the previous page. */
+export interface RunCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export interface RunListPage {
+  runs: (RunRow & { env_name: string })[];
+  next?: string;
+}
+
+/** Opaque to clients: base64url of `[created_at epoch ms, id]`. */
+export function encodeCursor(c: RunCursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt.getTime(), c.id])).toString("base64url");
+}
+
+export function decodeCursor(text: string, field = "page[after]"): RunCursor {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+  } catch {
+    value = undefined;
+  }
+  if (!Array.isArray(value) || value.length !== 2 || !Number.isSafeInteger(value[0]) || typeof value[1] !== "string") {
+    throw badRequest("invalid_cursor", `${field} is not a cursor this server handed out`, field);
+  }
+  return { createdAt: new Date(value[0] as number), id: value[1] };
+}
+
+/**
+ * One page of an environment's runs, newest first. Keyset pagination on (created_at DESC, id DESC)
+ * (index runs_env_created), so runs created while a caller walks the pages never shift or repeat rows:
+ * they land before the first page.
+ */
+export async function listRuns(pool: pg.Pool, envId: string, q: RunListQuery): Promise<RunListPage> {
+  const params: unknown[] = [envId];
+  const where = ["r.env_id = $1"];
+  const param = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (q.statuses.length) where.push(`r.status = ANY (${param(q.statuses)}::text[])`);
+  if (q.taskIdentifiers.length) where.push(`r.task_identifier = ANY (${param(q.taskIdentifiers)}::text[])`);
+  if (q.tags.length) where.push(`r.tags && ${param(q.tags)}::text[]`);
+  if (q.batchId) where.push(`r.batch_id = ${param(q.batchId)}`);
+  if (q.from) where.push(`r.created_at >= ${param(utcTimestamp(q.from))}::timestamp`);
+  if (q.to) where.push(`r.created_at <= ${param(utcTimestamp(q.to))}::timestamp`);
+  if (q.after) where.push(`(r.created_at, r.id) < (${param(utcTimestamp(q.after.createdAt))}::timestamp, ${param(q.after.id)})`);
+  const { rows } = await pool.query<RunRow & { env_name: string }>(
+    `SELECT r.*, e.slug AS env_name FROM runs r JOIN environments e ON e.id = r.env_id
+     WHERE ${where.join(" AND ")}
+     ORDER BY r.created_at DESC, r.id DESC
+     LIMIT ${param(q.size + 1)}`,
+    params,
+  );
+  const page: RunListPage = { runs: rows.slice(0, q.size) };
+  const last = page.runs.at(-1);
+  if (rows.length > q.size && last) page.next = encodeCursor({ createdAt: last.created_at as Date, id: last.id });
+  return page;
+}
