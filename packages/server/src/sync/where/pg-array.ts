@@ -1,0 +1,176 @@
+/**
+ * PostgreSQL array text form (array_in / array_out, src/backend/utils/adt/arrayfuncs.c), for element types whose
+ * delimiter is a comma (all the types supported here).
+ *
+ *   {1,2,NULL}   {"a b",c,"x\"y"}   {{1,2},{3,4}}   [0:1]={7,8}   {}
+ *
+ * Unquoted elements have surrounding whitespace removed; the unquoted word NULL (any case) is SQL NULL; a backslash
+ * escapes the next character inside and outside quotes. Multi-dimensional arrays must be rectangular.
+ */
+
+export interface ArrayText {
+  /** Length of each dimension; [] for an empty array. */
+  dims: number[];
+  /** Lower bound of each dimension (1 unless a `[lo:hi]=` prefix says otherwise). */
+  lbounds: number[];
+  /** Elements in row-major order, as text, null for NULL. */
+  items: (string | null)[];
+}
+
+type Node = { list: Node[] } | { text: string | null };
+
+const SPACE = /[ \t\n\r\v\f]/;
+
+class Reader {
+  pos = 0;
+  constructor(readonly s: string) {}
+  peek(): string | undefined {
+    return this.s[this.pos];
+  }
+  skipSpace(): void {
+    while (this.pos < this.s.length && SPACE.test(this.s[this.pos]!)) this.pos++;
+  }
+}
+
+function readList(r: Reader): Node | undefined {
+  if (r.peek() !== "{") return undefined;
+  r.pos++;
+  const list: Node[] = [];
+  r.skipSpace();
+  if (r.peek() === "}") {
+    r.pos++;
+    return { list };
+  }
+  for (;;) {
+    r.skipSpace();
+    const item = r.peek() === "{" ? readList(r) : readElement(r);
+    if (!item) return undefined;
+    list.push(item);
+    r.skipSpace();
+    const c = r.peek();
+    r.pos++;
+    if (c === "}") return { list };
+    if (c !== ",") return undefined;
+  }
+}
+
+function readElement(r: Reader): Node | undefined {
+  if (r.peek() === '"') {
+    r.pos++;
+    let text = "";
+    for (;;) {
+      const c = r.peek();
+      if (c === undefined) return undefined;
+      r.pos++;
+      if (c === '"') return { text };
+      if (c === "\\") {
+        const next = r.peek();
+        if (next === undefined) return undefined;
+        text += next;
+        r.pos++;
+      } else text += c;
+    }
+  }
+  let text = "";
+  let trailingSpace = 0; // unescaped whitespace at the end, dropped
+  let escaped = false;
+  for (;;) {
+    const c = r.peek();
+    if (c === undefined || c === '"' || c === "{") return undefined;
+    if (c === "," || c === "}") break;
+    r.pos++;
+    if (c === "\\") {
+      const next = r.peek();
+      if (next === undefined) return undefined;
+      text += next;
+      r.pos++;
+      escaped = true;
+      trailingSpace = 0;
+    } else {
+      text += c;
+      trailingSpace = SPACE.test(c) ? trailingSpace + 1 : 0;
+    }
+  }
+  text = text.slice(0, text.length - trailingSpace);
+  if (text === "" && !escaped) return undefined;
+  return { text: !escaped && text.toUpperCase() === "NULL" ? null : text };
+}
+
+/** Dimensions read down the first children; undefined if a non-top-level list is empty. */
+function measure(root: Node): number[] | undefined {
+  const dims: number[] = [];
+  let n = root;
+  while (!("text" in n)) {
+    const first = n.list[0];
+    if (first === undefined) return undefined;
+    dims.push(n.list.length);
+    n = first;
+  }
+  return dims;
+}
+
+/** Row-major elements; false when the nesting is not rectangular. */
+function flatten(node: Node, depth: number, dims: number[], items: (string | null)[]): boolean {
+  if ("text" in node) {
+    if (depth !== dims.length) return false;
+    items.push(node.text);
+    return true;
+  }
+  if (depth >= dims.length || node.list.length !== dims[depth]) return false;
+  return node.list.every((c) => flatten(c, depth + 1, dims, items));
+}
+
+const BOUNDS = /^\s*((?:\[\s*[+-]?\d+\s*:\s*[+-]?\d+\s*\]\s*)+)=\s*/;
+
+/** Parses array text; undefined if malformed (array_in would raise "malformed array literal"). */
+export function parseArrayText(text: string): ArrayText | undefined {
+  let body = text;
+  let declared: { lo: number; hi: number }[] | undefined;
+  const b = BOUNDS.exec(text);
+  if (b) {
+    declared = [...b[1]!.matchAll(/\[\s*([+-]?\d+)\s*:\s*([+-]?\d+)\s*\]/g)].map((x) => ({ lo: Number(x[1]), hi: Number(x[2]) }));
+    body = text.slice(b[0].length);
+  }
+  const r = new Reader(body);
+  r.skipSpace();
+  const root = readList(r);
+  r.skipSpace();
+  if (!root || r.pos !== body.length) return undefined;
+  if (isEmptyNest(root)) {
+    if (declared) return undefined;
+    return { dims: [], lbounds: [], items: [] };
+  }
+  const dims = measure(root);
+  const items: (string | null)[] = [];
+  if (!dims || !flatten(root, 0, dims, items)) return undefined;
+  if (!declared) return { dims, lbounds: dims.map(() => 1), items };
+  if (declared.length !== dims.length || declared.some((d, i) => d.hi - d.lo + 1 !== dims[i])) return undefined;
+  return { dims, lbounds: declared.map((d) => d.lo), items };
+}
+
+/** `{}` and `{{}}`: array_in reads both as the empty array. */
+function isEmptyNest(node: Node): boolean {
+  if ("text" in node) return false;
+  return node.list.length === 0 || (node.list.length === 1 && isEmptyNest(node.list[0]!));
+}
+
+function quoteElement(text: string | null): string {
+  if (text === null) return "NULL";
+  if (text === "" || /[{}",\\ \t\n\r\v\f]/.test(text) || text.toUpperCase() === "NULL") {
+    return `"${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  }
+  return text;
+}
+
+/** array_out. */
+export function formatArrayText(a: ArrayText): string {
+  if (a.dims.length === 0) return "{}";
+  let i = 0;
+  const build = (depth: number): string => {
+    const parts: string[] = [];
+    for (let k = 0; k < a.dims[depth]!; k++) parts.push(depth === a.dims.length - 1 ? quoteElement(a.items[i++] ?? null) : build(depth + 1));
+    return `{${parts.join(",")}}`;
+  };
+  const prefix = a.lbounds.some((l) => l !== 1) ? `${a.dims.map((d, k) => `[${a.lbounds[k]}:${a.lbounds[k]! + d - 1}]`).join("")}=` : "";
+  return prefix + build(0);
+}
