@@ -14,6 +14,8 @@ export {
 } from "./batch.ts";
 export type { ListRunsQuery, RunListItem, RunListPage, RunListResult } from "./runs-list.ts";
 export { runs, type RunSubscription, type SubscribeOptions } from "./runs.ts";
+export { metadata, type MetadataOperation, type MetadataUpdateBody, type MetadataUpdater, type RunMetadataApi } from "./metadata.ts";
+export { tags } from "./tags.ts";
 export type {
   AnyTask,
   RealtimeRun,

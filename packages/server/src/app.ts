@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type pg from "pg";
 import { batchRoutes } from "./api/batch-routes.ts";
+import { metadataRoutes } from "./api/metadata-routes.ts";
 import { runRoutes } from "./api/run-routes.ts";
 import { workerRoutes } from "./api/worker-routes.ts";
 import type { KeyStore } from "./auth/keys.ts";
@@ -84,6 +85,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
   app.route("/", runRoutes(deps.engine, deps.keys));
   app.route("/", batchRoutes(deps.engine, deps.keys));
   app.route("/", workerRoutes(deps.engine, deps.shutdown));
+  app.route("/", metadataRoutes(deps.engine));
   app.route("/", runFeedRoutes(feeds));
   app.route("/", shapeRoutes(feeds));
   return app;

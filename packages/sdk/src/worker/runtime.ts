@@ -206,7 +206,7 @@ export class Worker {
         rootRunId: run.rootRunId ?? undefined,
         config: this.#opts.config,
         signal: controller.signal,
-        services: new Map(),
+        services: new Map<string, unknown>([["metadata.initial", (run as { metadata?: unknown }).metadata]]),
         finishers: [],
       };
       scopeOf = scope;
