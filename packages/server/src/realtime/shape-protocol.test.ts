@@ -73,7 +73,8 @@ test("snapshot then live inserts, updates and deletes, with rows moving into and
 });
 
 test("values are encoded as PostgreSQL text and typed by electric-schema", async () => {
-  const res = await fetch(`${node.url}/v1/shape?table=items&offset=-1&where=id%20%3D%201`, { headers: { authorization: `Bearer ${node.secretKey}` } });
+  await node.pool.query(`INSERT INTO items (id, title, priority, tags, data) VALUES (100, 'alpha', 1, '{a}', '{"k":1}')`);
+  const res = await fetch(`${node.url}/v1/shape?table=items&offset=-1&where=id%20%3D%20100`, { headers: { authorization: `Bearer ${node.secretKey}` } });
   assert.equal(res.status, 200);
   const schema = JSON.parse(res.headers.get("electric-schema")!);
   assert.deepEqual(schema.id, { type: "int4", pk_index: 0 });
@@ -83,8 +84,9 @@ test("values are encoded as PostgreSQL text and typed by electric-schema", async
   assert.match(res.headers.get("cache-control") ?? "", /public, max-age=\d+/);
   const body = (await res.json()) as { value?: Record<string, unknown>; headers: Record<string, unknown> }[];
   const row = body.find((m) => m.value)!.value!;
-  assert.deepEqual(row, { id: "1", title: "alpha", priority: "1", done: "f", tags: "{a}", data: '{"k": 1}' });
+  assert.deepEqual(row, { id: "100", title: "alpha", priority: "1", done: "f", tags: "{a}", data: '{"k": 1}' });
   assert.equal(body.at(-1)!.headers.control, "up-to-date");
+  await node.pool.query("DELETE FROM items WHERE id = 100");
 });
 
 test("a client that comes back with its handle and offset gets exactly the changes it missed", async () => {

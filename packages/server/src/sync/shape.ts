@@ -2,7 +2,7 @@ import type { Change, Row, Transaction } from "./changes.ts";
 import { BEFORE_LOG, formatOffset } from "./offset.ts";
 import type { ColumnInfo, TableInfo } from "./table-info.ts";
 import { visibleInSnapshot, type SnapshotXids } from "./visibility.ts";
-import type { CompiledWhere } from "./where/index.ts";
+import { WhereEvaluationError, type CompiledWhere } from "./where/index.ts";
 
 export type ReplicaMode = "default" | "full";
 export type LogMode = "full" | "changes_only";
@@ -107,6 +107,7 @@ export class Shape {
     if (this.state !== "snapshotting") return;
     this.#snapshot = { ...xids, lsn };
     if (this.spec.log === "full") for (const row of rows) this.rows.set(this.#keyOf(row), this.#project(row));
+    this.#materialized = undefined;
     this.state = "ready";
     const pending = this.#pending;
     this.#pending = [];
@@ -139,7 +140,14 @@ export class Shape {
         continue;
       }
       if (change.relation.id !== this.spec.table.oid) continue;
-      op = this.#applyChange(tx, change, op);
+      try {
+        op = this.#applyChange(tx, change, op);
+      } catch (err) {
+        // A row the where clause cannot be evaluated on (overflow, division by zero): PostgreSQL would
+        // fail the snapshot on it too. Readers refetch and get the error rather than a guess.
+        if (err instanceof WhereEvaluationError) return this.invalidate();
+        throw err;
+      }
     }
     if (this.entries.length === before) return;
     this.#markLast(before);

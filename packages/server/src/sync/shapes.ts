@@ -70,14 +70,15 @@ export class ShapeRegistry {
   /** The current shape for a definition, created (snapshot taken) when there is none. Throws 400s for bad definitions. */
   async resolve(def: ShapeDefinition): Promise<Shape> {
     const key = definitionKey(def);
+    // A shape still taking its snapshot is registered already (to buffer changes) but not servable:
+    // wait for its creation to finish.
+    const creating = this.#creating.get(key);
+    if (creating) return creating;
     const existing = this.#byKey.get(key);
-    if (existing && existing.state !== "invalid") return existing;
-    let creating = this.#creating.get(key);
-    if (!creating) {
-      creating = this.#create(def, key).finally(() => this.#creating.delete(key));
-      this.#creating.set(key, creating);
-    }
-    return creating;
+    if (existing && existing.state === "ready") return existing;
+    const created = this.#create(def, key).finally(() => this.#creating.delete(key));
+    this.#creating.set(key, created);
+    return created;
   }
 
   /** Applies one committed transaction to every shape it can affect, synchronously, in commit order. */
@@ -150,6 +151,11 @@ export class ShapeRegistry {
       shape.finishSnapshot(snap.rows, snap.xids, snap.lsn);
     } catch (err) {
       this.#remove(shape, true);
+      // Class 22 (data exception): the where clause fails on some row, e.g. a division by zero.
+      const code = (err as { code?: string }).code;
+      if (typeof code === "string" && code.startsWith("22")) {
+        throw badRequest("where_evaluation_failed", `the where clause fails on a row of the table: ${(err as Error).message}`, "where");
+      }
       throw err;
     }
     return shape;

@@ -45,7 +45,7 @@ export async function loadTableInfo(pool: pg.Pool, table: string): Promise<Table
             CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN et.typname ELSE t.typname END AS type,
             CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN greatest(a.attndims, 1) ELSE 0 END AS dims,
             a.attnotnull AS not_null,
-            array_position(i.indkey::int2[], a.attnum) - 1 AS pk
+            array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) AS pk
      FROM pg_attribute a
      JOIN pg_type t ON t.oid = a.atttypid
      LEFT JOIN pg_type et ON et.oid = t.typelem
