@@ -17,6 +17,8 @@ export interface RunScope {
   services: Map<string, unknown>;
   /** Run by the worker after the task returns or throws, before it reports the outcome (final flushes). */
   finishers: (() => Promise<void>)[];
+  /** Marks the run FROZEN (waiting, its worker slot released) or EXECUTING again. */
+  setWaiting(waiting: boolean): Promise<void>;
 }
 
 const PROVIDER = Symbol.for("runcast.runScopeProvider");

@@ -1,5 +1,6 @@
 import { batchTriggerTask, type BatchHandle, type BatchItem, type BatchTriggerOptions } from "./batch.ts";
 import { triggerTask } from "./trigger.ts";
+import { triggerAndWait, type TaskRunResult } from "./trigger-and-wait.ts";
 import type { RetryOptions, RunHandle, Task, TaskRunParams, TriggerOptions } from "./types.ts";
 
 export interface TaskDefinition<TId extends string, TPayload, TOutput> {
@@ -20,6 +21,8 @@ export interface DefinedTask<TId extends string, TPayload, TOutput> extends Task
   readonly [DEFINITION]: TaskDefinition<TId, TPayload, TOutput>;
   /** Many runs of this task in one request, all or none. */
   batchTrigger(items: readonly BatchItem<TPayload>[], options?: BatchTriggerOptions): Promise<BatchHandle<TId>>;
+  /** Inside another task: trigger this one and wait for its result (the caller is FROZEN meanwhile). */
+  triggerAndWait(payload: TPayload, options?: TriggerOptions): Promise<TaskRunResult<TId, Awaited<TOutput>>>;
 }
 
 /** Defines a task. Export it from a file in the tasks folder and a worker will run it. */
@@ -34,6 +37,9 @@ export function task<TId extends string, TPayload = void, TOutput = unknown>(
     },
     batchTrigger(items: readonly BatchItem<TPayload>[], options?: BatchTriggerOptions) {
       return batchTriggerTask(definition.id, items, options) as Promise<BatchHandle<TId>>;
+    },
+    triggerAndWait(payload: TPayload, options?: TriggerOptions) {
+      return triggerAndWait<TId, Awaited<TOutput>>(definition.id, payload, options);
     },
   };
 }

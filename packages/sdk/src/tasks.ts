@@ -1,5 +1,6 @@
 import { batchTriggerTask, type BatchHandle, type BatchItem, type BatchTriggerOptions } from "./batch.ts";
 import { triggerTask } from "./trigger.ts";
+import { triggerAndWait, type TaskRunResult } from "./trigger-and-wait.ts";
 import type { AnyTask, RunHandle, TaskIdentifier, TaskOutput, TaskPayload, TriggerOptions } from "./types.ts";
 
 /** Trigger tasks by id from backend code: `tasks.trigger<typeof myTask>("my-task", payload)`. */
@@ -19,5 +20,13 @@ export const tasks = {
     options?: BatchTriggerOptions,
   ): Promise<BatchHandle<TaskIdentifier<T>>> {
     return batchTriggerTask(id, items, options) as Promise<BatchHandle<TaskIdentifier<T>>>;
+  },
+  /** Inside a task: trigger another by id and wait for its result (the caller is FROZEN meanwhile). */
+  triggerAndWait<T extends AnyTask>(
+    id: TaskIdentifier<T>,
+    payload: TaskPayload<T>,
+    options?: TriggerOptions,
+  ): Promise<TaskRunResult<TaskIdentifier<T>, TaskOutput<T>>> {
+    return triggerAndWait<TaskIdentifier<T>, TaskOutput<T>>(id, payload, options);
   },
 };

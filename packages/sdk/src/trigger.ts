@@ -1,11 +1,14 @@
 import type { ClientConfig } from "./config.ts";
 import { apiRequest } from "./http.ts";
+import { currentRun } from "./run-context.ts";
 import type { RunHandle, TriggerOptions } from "./types.ts";
 
-function wireOptions(options: TriggerOptions | undefined): Record<string, unknown> {
-  if (!options) return {};
-  const out: Record<string, unknown> = { ...options };
-  if (options.delay instanceof Date) out.delay = options.delay.toISOString();
+/** Wire form of trigger options; inside a running task the new run records it as its parent. */
+function wireOptions(options: TriggerOptions | undefined, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...options, ...extra };
+  if (options?.delay instanceof Date) out.delay = options.delay.toISOString();
+  const run = currentRun();
+  if (run && out.parentRunId === undefined) out.parentRunId = run.runId;
   return out;
 }
 
@@ -15,14 +18,16 @@ export async function triggerTask(
   payload: unknown,
   options?: TriggerOptions,
   config?: ClientConfig,
+  extra: Record<string, unknown> = {},
 ): Promise<RunHandle> {
+  const cfg = config ?? currentRun()?.config;
   const { body } = await apiRequest<{ id: string; isCached: boolean; publicAccessToken: string }>(
     `/api/v1/tasks/${encodeURIComponent(taskId)}/trigger`,
     {
       method: "POST",
-      body: { payload, options: wireOptions(options) },
+      body: { payload, options: wireOptions(options, extra) },
       retry: !!options?.idempotencyKey,
-      ...(config ? { config } : {}),
+      ...(cfg ? { config: cfg } : {}),
     },
   );
   return { id: body.id, isCached: body.isCached, publicAccessToken: body.publicAccessToken };

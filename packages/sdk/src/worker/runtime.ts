@@ -47,6 +47,14 @@ class AttemptEnded extends Error {
   }
 }
 
+/** Runcast could not run the task (missing from this worker, output not serialisable): SYSTEM_FAILURE. */
+class SystemFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SystemFailure";
+  }
+}
+
 /**
  * A worker: registers its tasks, takes runs over HTTP (held dequeue), runs them with heartbeats,
  * reports the outcome. `stop()` aborts running attempts (their signal fires), reports them
@@ -59,7 +67,12 @@ export class Worker {
   #workerId: string | undefined;
   #leaseMs = 30_000;
   #loop: Promise<void> | undefined;
+  #watcher: Promise<void> | undefined;
   #slotFreed: (() => void) | undefined;
+  /** Runs waiting (FROZEN): they keep their place in #active but not a concurrency slot. */
+  readonly #waiting = new Set<string>();
+  /** Aborted when the set of active runs changes, so the held events request is re-sent with the new set. */
+  #activeChanged = new AbortController();
 
   constructor(opts: WorkerOptions) {
     this.#opts = opts;
@@ -84,6 +97,7 @@ export class Worker {
         tasks: [...tasks.values()].map((t) => ({
           id: t.id,
           ...(t.queue?.name ? { queue: t.queue.name } : {}),
+          ...(t.queue?.concurrencyLimit ? { concurrencyLimit: t.queue.concurrencyLimit } : {}),
           ...(t.retry ? { retry: t.retry } : {}),
           ...(t.maxDuration ? { maxDuration: t.maxDuration } : {}),
         })),
@@ -93,6 +107,7 @@ export class Worker {
     this.#workerId = body.workerId;
     this.#leaseMs = body.leaseMs;
     this.#loop = this.#run(tasks, concurrency);
+    this.#watcher = this.#watchLostRuns();
     return [...tasks.keys()];
   }
 
@@ -106,7 +121,9 @@ export class Worker {
     this.#stopping.abort();
     for (const { controller } of this.#active.values()) controller.abort(new AttemptEnded("interrupted", "the worker was shut down while the run executed"));
     await Promise.all([...this.#active.values()].map((a) => a.done));
+    this.#activeChanged.abort();
     await this.#loop;
+    await this.#watcher;
     if (this.#workerId) {
       await apiRequest(`/api/v1/workers/${this.#workerId}/stop`, { method: "POST", retry: false, ...this.#cfg() }).catch((err: unknown) =>
         this.#log(`could not unregister: ${err instanceof Error ? err.message : String(err)}`),
@@ -122,7 +139,7 @@ export class Worker {
     let failures = 0;
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
-      const free = concurrency - this.#active.size;
+      const free = concurrency - (this.#active.size - this.#waiting.size);
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.#slotFreed = resolve));
         continue;
@@ -151,11 +168,56 @@ export class Worker {
         const controller = new AbortController();
         const done = this.#execute(run, def, controller).finally(() => {
           this.#active.delete(run.id);
+          this.#waiting.delete(run.id);
+          this.#activeChanged.abort();
           this.#slotFreed?.();
         });
         this.#active.set(run.id, { controller, done });
+        this.#activeChanged.abort();
       }
     }
+  }
+
+  /**
+   * Keeps one held request open listing the runs this worker executes; the server answers at once
+   * when one of them is canceled (or its lease lost), and that run's abort signal fires.
+   */
+  async #watchLostRuns(): Promise<void> {
+    const stopping = this.#stopping.signal;
+    let failures = 0;
+    while (!stopping.aborted) {
+      const changed = (this.#activeChanged = new AbortController());
+      const runIds = [...this.#active.keys()];
+      if (runIds.length === 0) {
+        await new Promise<void>((resolve) => changed.signal.addEventListener("abort", () => resolve(), { once: true }));
+        continue;
+      }
+      try {
+        const { body } = await apiRequest<{ lost: string[] }>(`/api/v1/workers/${this.#workerId}/events`, {
+          method: "POST",
+          body: { runIds, waitMs: 20_000 },
+          signal: AbortSignal.any([stopping, changed.signal]),
+          retry: false,
+          ...this.#cfg(),
+        });
+        failures = 0;
+        for (const id of body.lost) {
+          this.#active.get(id)?.controller.abort(new AttemptEnded("canceled", "the run was canceled or its lease was lost"));
+        }
+      } catch (err) {
+        if (stopping.aborted || changed.signal.aborted) continue;
+        failures++;
+        this.#log(`watching runs failed (${err instanceof Error ? err.message : String(err)}); retrying`);
+        await sleep(backoffDelay(Math.min(failures, 6), 200, 5_000), stopping);
+      }
+    }
+  }
+
+  async #setWaiting(runId: string, path: string, waiting: boolean): Promise<void> {
+    await apiRequest(`${path}/${waiting ? "wait" : "resume"}`, { method: "POST", body: { workerId: this.#workerId }, ...this.#cfg() });
+    if (waiting) this.#waiting.add(runId);
+    else this.#waiting.delete(runId);
+    this.#slotFreed?.();
   }
 
   async #execute(run: DequeuedRun, def: TaskDefinition<string, unknown, unknown> | undefined, controller: AbortController): Promise<void> {
@@ -197,7 +259,7 @@ export class Worker {
       }
     };
     try {
-      if (!def) throw new Error(`this worker has no task "${run.taskIdentifier}"`);
+      if (!def) throw new SystemFailure(`this worker has no task "${run.taskIdentifier}"`);
       const scope: RunScope = {
         runId: run.id,
         attemptId: run.attemptId,
@@ -208,6 +270,7 @@ export class Worker {
         signal: controller.signal,
         services: new Map<string, unknown>([["metadata.initial", (run as { metadata?: unknown }).metadata]]),
         finishers: [],
+        setWaiting: (waiting) => this.#setWaiting(run.id, path, waiting),
       };
       scopeOf = scope;
       const output = await scopes.run(scope, () =>
@@ -216,22 +279,29 @@ export class Worker {
           return def.run(run.payload, params);
         }, controller.signal),
       );
-      await def.onSuccess?.(run.payload, output, params);
+      await scopes.run(scope, async () => def.onSuccess?.(run.payload, output, params));
+      let serialised: unknown;
+      try {
+        serialised = output === undefined ? null : JSON.parse(JSON.stringify(output));
+      } catch (err) {
+        throw new SystemFailure(`the task's output cannot be stored as JSON: ${err instanceof Error ? err.message : String(err)}`);
+      }
       await finish();
-      await report("complete", { output: output === undefined ? null : output });
+      await report("complete", { output: serialised });
     } catch (err) {
       const ended = controller.signal.aborted && controller.signal.reason instanceof AttemptEnded ? controller.signal.reason : undefined;
       if (ended?.kind === "canceled") return;
       const error = ended ?? err;
       try {
-        await def?.onFailure?.(run.payload, error, params);
+        const hook = def?.onFailure;
+        if (hook) await (scopeOf ? scopes.run(scopeOf, async () => hook(run.payload, error, params)) : hook(run.payload, error, params));
       } catch (hookErr) {
         this.#log(`onFailure of ${run.taskIdentifier} threw: ${hookErr instanceof Error ? hookErr.message : String(hookErr)}`);
       }
       const e = error instanceof Error ? error : new Error(String(error));
       await finish();
       await report("fail", {
-        kind: ended?.kind ?? "error",
+        kind: ended?.kind ?? (error instanceof SystemFailure ? "system" : "error"),
         error: { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) },
       });
     } finally {

@@ -1,0 +1,126 @@
+// Drives runs into every status and checks the exact sequence a realtime subscriber observed.
+// Runs are triggered with a short delay so the subscriber is attached before anything happens.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { configure, runs, tasks, RuncastApiError, type AnyTask, type RunHandle } from "@runcast/sdk";
+import { Worker } from "@runcast/sdk/worker";
+import { aborted } from "../testing/tasks/lifecycle.ts";
+import { startTestNode, TEST_TASKS_DIR, waitFor, type TestNode } from "../testing/node.ts";
+
+let node: TestNode;
+let worker: Worker | undefined;
+
+function newWorker(): Worker {
+  return new Worker({ tasksDir: TEST_TASKS_DIR, config: { baseURL: node.url, secretKey: node.secretKey } });
+}
+
+before(async () => {
+  node = await startTestNode();
+  configure({ baseURL: node.url, secretKey: node.secretKey });
+  // Register every test task, then disconnect: the first test needs no worker connected.
+  const w = newWorker();
+  await w.start();
+  await w.stop();
+});
+
+after(async () => {
+  await worker?.stop();
+  await node?.stop();
+});
+
+/** Subscribes right away and collects every status until the run finishes. */
+function watch(handle: RunHandle | Promise<RunHandle>) {
+  return (async () => {
+    const h = await handle;
+    const statuses: string[] = [];
+    let last;
+    for await (const run of runs.subscribeToRun(h.id)) {
+      statuses.push(run.status);
+      last = run;
+    }
+    return { id: h.id, statuses, last: last! };
+  })();
+}
+
+const trigger = (id: string, payload: unknown, options: Parameters<typeof tasks.trigger>[2] = {}) =>
+  tasks.trigger<AnyTask>(id, payload, { delay: "1s", ...options });
+
+test("EXPIRED: a run whose ttl passes before it starts", async () => {
+  const seen = await watch(tasks.trigger<AnyTask>("echo", { value: "never" }, { ttl: "1s" }));
+  assert.deepEqual(seen.statuses, ["WAITING_FOR_DEPLOY", "EXPIRED"]);
+  assert.ok(seen.last.expiredAt && seen.last.finishedAt);
+  worker = newWorker();
+  await worker.start();
+});
+
+test("DELAYED → QUEUED → EXECUTING → COMPLETED", async () => {
+  const seen = await watch(trigger("echo", { value: "d" }));
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "COMPLETED"]);
+  assert.ok(seen.last.delayedUntil && seen.last.queuedAt && seen.last.startedAt && seen.last.finishedAt);
+  assert.ok(seen.last.durationMs > 0 && seen.last.costInCents > 0 && seen.last.baseCostInCents > 0);
+});
+
+test("REATTEMPTING: a failed attempt is retried after the task's backoff", async () => {
+  const seen = await watch(trigger("flaky", {}));
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "REATTEMPTING", "QUEUED", "EXECUTING", "COMPLETED"]);
+  assert.deepEqual(seen.last.output, { attempt: 2 });
+  assert.equal(seen.last.attemptNumber, 2);
+});
+
+test("FAILED: the error keeps its name, message and stack", async () => {
+  const seen = await watch(trigger("broken", {}));
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "FAILED"]);
+  assert.equal(seen.last.error?.name, "RangeError");
+  assert.equal(seen.last.error?.message, "this task always fails");
+  assert.match(seen.last.error?.stackTrace ?? "", /lifecycle\.ts/);
+});
+
+test("FROZEN: wait.for releases the run and resumes it", async () => {
+  const seen = await watch(trigger("waiter", { seconds: 0.5 }));
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "FROZEN", "EXECUTING", "COMPLETED"]);
+});
+
+test("FROZEN: triggerAndWait freezes the parent until its child finishes", async () => {
+  const seen = await watch(trigger("parent", { value: "kid" }));
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "FROZEN", "EXECUTING", "COMPLETED"]);
+  const out = seen.last.output as { child: string; childId: string };
+  assert.equal(out.child, "kid");
+  const child = (await runs.retrieve(out.childId)) as unknown as { status: string; triggerFunction: string; depth: number };
+  assert.equal(child.status, "COMPLETED");
+  assert.equal(child.triggerFunction, "triggerAndWait");
+  assert.equal(child.depth, 1);
+});
+
+test("TIMED_OUT: maxDuration aborts the attempt", async () => {
+  const seen = await watch(trigger("slowpoke", {}));
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "TIMED_OUT"]);
+  assert.match(seen.last.error?.message ?? "", /maxDuration/);
+});
+
+test("SYSTEM_FAILURE: an output Runcast cannot store", async () => {
+  const seen = await watch(trigger("unstorable", {}));
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "SYSTEM_FAILURE"]);
+  assert.match(seen.last.error?.message ?? "", /JSON/);
+});
+
+test("CANCELED: cancel stops an executing run and fires its abort signal; a finished run cannot be canceled", async () => {
+  const handle = await trigger("cancellable", {});
+  const watching = watch(handle);
+  await waitFor(async () => (await runs.retrieve(handle.id)).status === "EXECUTING", "the run to execute");
+  await runs.cancel(handle.id);
+  const seen = await watching;
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "CANCELED"]);
+  await waitFor(() => aborted.has(handle.id), "the task's abort signal to fire", 5_000);
+  await assert.rejects(runs.cancel(handle.id), (err: unknown) => err instanceof RuncastApiError && err.status === 409 && err.code === "run_already_finished");
+});
+
+test("INTERRUPTED: stopping the worker aborts its runs and reports them", async () => {
+  const handle = await trigger("cancellable", {});
+  const watching = watch(handle);
+  await waitFor(async () => (await runs.retrieve(handle.id)).status === "EXECUTING", "the run to execute");
+  await worker!.stop();
+  worker = undefined;
+  const seen = await watching;
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "INTERRUPTED"]);
+  assert.ok(aborted.has(handle.id));
+});

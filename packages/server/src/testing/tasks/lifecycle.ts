@@ -1,0 +1,87 @@
+import { task, wait } from "@runcast/sdk";
+import { echo } from "./basic.ts";
+
+/** Runs whose abort signal fired, by id (read by tests in the same process). */
+export const aborted = new Set<string>();
+
+/** Fails its first attempt, succeeds on the retry. */
+export const flaky = task({
+  id: "flaky",
+  retry: { maxAttempts: 2, minTimeoutInMs: 200, factor: 1 },
+  run: async (_: Record<string, never>, { ctx }) => {
+    if (ctx.attempt.number === 1) throw new Error("first attempt fails");
+    return { attempt: ctx.attempt.number };
+  },
+});
+
+/** Always throws. */
+export const broken = task({
+  id: "broken",
+  run: async () => {
+    throw new RangeError("this task always fails");
+  },
+});
+
+/** Waits (FROZEN) between two steps. */
+export const waiter = task({
+  id: "waiter",
+  run: async (payload: { seconds: number }) => {
+    await wait.for({ seconds: payload.seconds });
+    return { waited: payload.seconds };
+  },
+});
+
+/** Triggers a child and waits for it. */
+export const parent = task({
+  id: "parent",
+  run: async (payload: { value: string }) => {
+    const result = await echo.triggerAndWait({ value: payload.value });
+    return { child: result.unwrap().echoed, childId: result.id };
+  },
+});
+
+/** Exceeds its maxDuration. */
+export const slowpoke = task({
+  id: "slowpoke",
+  maxDuration: 1,
+  run: async (_: Record<string, never>, { signal }) => {
+    await new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+  },
+});
+
+/** Returns something JSON cannot hold: Runcast cannot store it (SYSTEM_FAILURE). */
+export const unstorable = task({
+  id: "unstorable",
+  run: async () => ({ big: 10n }),
+});
+
+/** Runs until canceled; records that its abort signal fired. */
+export const cancellable = task({
+  id: "cancellable",
+  run: async (_: Record<string, never>, { signal, ctx }) => {
+    await new Promise((_resolve, reject) =>
+      signal.addEventListener("abort", () => {
+        aborted.add(ctx.run.id);
+        reject(signal.reason);
+      }),
+    );
+  },
+});
+
+let running = 0;
+/** Highest number of `limited` runs seen executing at once in this process. */
+export const limitedStats = { max: 0, done: 0 };
+
+/** At most 3 at once, whatever the number of workers. */
+export const limited = task({
+  id: "limited",
+  queue: { concurrencyLimit: 3 },
+  run: async (payload: { ms: number }) => {
+    running++;
+    limitedStats.max = Math.max(limitedStats.max, running);
+    await new Promise((r) => setTimeout(r, payload.ms));
+    running--;
+    limitedStats.done++;
+    return { ok: true };
+  },
+});
