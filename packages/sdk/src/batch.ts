@@ -1,5 +1,7 @@
 import type { ClientConfig } from "./config.ts";
 import { apiRequest } from "./http.ts";
+import { currentRun } from "./run-context.ts";
+import { wireOptions } from "./trigger.ts";
 import type { AnyTask, RunStatus, TaskIdentifier, TaskPayload, TriggerOptions } from "./types.ts";
 
 /** One item of `tasks.batchTrigger` / `myTask.batchTrigger`: a payload for the task and its run options. */
@@ -52,20 +54,14 @@ export interface RetrievedBatch {
   counts?: Partial<Record<RunStatus, number>>;
 }
 
-interface WireItem {
+export interface WireItem {
   task: string;
   payload: unknown;
   options: Record<string, unknown>;
 }
 
-function wireOptions(options: TriggerOptions | undefined): Record<string, unknown> {
-  if (!options) return {};
-  const out: Record<string, unknown> = { ...options };
-  if (options.delay instanceof Date) out.delay = options.delay.toISOString();
-  return out;
-}
-
-async function postBatch(items: WireItem[], options: BatchTriggerOptions | undefined, config?: ClientConfig): Promise<BatchHandle> {
+export async function postBatch(items: WireItem[], options: BatchTriggerOptions | undefined, config?: ClientConfig): Promise<BatchHandle> {
+  const cfg = config ?? currentRun()?.config;
   const { body } = await apiRequest<{ id: string; runCount: number; isCached: boolean; runs: BatchRun[]; publicAccessToken: string }>(
     "/api/v1/batches",
     {
@@ -73,7 +69,7 @@ async function postBatch(items: WireItem[], options: BatchTriggerOptions | undef
       body: { items, ...(options?.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}) },
       // Without a key a retried request could create the batch twice.
       retry: !!options?.idempotencyKey,
-      ...(config ? { config } : {}),
+      ...(cfg ? { config: cfg } : {}),
     },
   );
   return { batchId: body.id, runCount: body.runCount, isCached: body.isCached, runs: body.runs, publicAccessToken: body.publicAccessToken };
@@ -85,8 +81,9 @@ export function batchTriggerTask(
   items: readonly BatchItem[],
   options?: BatchTriggerOptions,
   config?: ClientConfig,
+  extra: Record<string, unknown> = {},
 ): Promise<BatchHandle> {
-  return postBatch(items.map((i) => ({ task: taskId, payload: i.payload, options: wireOptions(i.options) })), options, config);
+  return postBatch(items.map((i) => ({ task: taskId, payload: i.payload, options: wireOptions(i.options, extra) })), options, config);
 }
 
 /** Batches across tasks, and reading them back. */
@@ -100,7 +97,7 @@ export const batch = {
     const wire = (items as readonly { id: string; payload: unknown; options?: TriggerOptions }[]).map((i) => ({
       task: i.id,
       payload: i.payload,
-      options: wireOptions(i.options),
+      options: wireOptions(i.options, {}),
     }));
     return (await postBatch(wire, options, config)) as BatchHandle<TaskIdentifier<T>>;
   },

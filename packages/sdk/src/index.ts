@@ -15,7 +15,7 @@ export {
 export type { ListRunsQuery, RunListItem, RunListPage, RunListResult } from "./runs-list.ts";
 export { queue, type QueueOptions } from "./queue.ts";
 export { wait, type WaitDuration } from "./wait.ts";
-export { ChildRunError, type TaskRunResult } from "./trigger-and-wait.ts";
+export { ChildRunError, type BatchResult, type TaskRunResult } from "./trigger-and-wait.ts";
 export { runs, type RunSubscription, type SubscribeOptions } from "./runs.ts";
 export { metadata, type MetadataOperation, type MetadataUpdateBody, type MetadataUpdater, type RunMetadataApi } from "./metadata.ts";
 export { tags } from "./tags.ts";

@@ -99,4 +99,14 @@ export const runs = {
     const stop = options.stopOnCompletion ?? true;
     return subscription<T>(`${baseURL}/realtime/v1/runs/${encodeURIComponent(runId)}`, options, (run) => stop && !!run.finishedAt);
   },
+
+  /**
+   * Every change to every run of a batch (each run's current state first). Stays open until the
+   * caller stops it (`break`, `unsubscribe()` or `signal`).
+   */
+  subscribeToBatch<T extends AnyTask = AnyTask>(batchId: string | { batchId: string }, options: Omit<SubscribeOptions, "stopOnCompletion"> = {}): RunSubscription<T> {
+    const id = typeof batchId === "string" ? batchId : batchId.batchId;
+    const { baseURL } = resolveConfig(options.baseURL ? { baseURL: options.baseURL } : undefined);
+    return subscription<T>(`${baseURL}/realtime/v1/batches/${encodeURIComponent(id)}`, options, () => false);
+  },
 };

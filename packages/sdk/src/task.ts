@@ -1,6 +1,6 @@
 import { batchTriggerTask, type BatchHandle, type BatchItem, type BatchTriggerOptions } from "./batch.ts";
 import { triggerTask } from "./trigger.ts";
-import { triggerAndWait, type TaskRunResult } from "./trigger-and-wait.ts";
+import { batchTriggerAndWait, triggerAndWait, type BatchResult, type TaskRunResult } from "./trigger-and-wait.ts";
 import type { RetryOptions, RunHandle, Task, TaskRunParams, TriggerOptions } from "./types.ts";
 
 export interface TaskDefinition<TId extends string, TPayload, TOutput> {
@@ -23,6 +23,8 @@ export interface DefinedTask<TId extends string, TPayload, TOutput> extends Task
   batchTrigger(items: readonly BatchItem<TPayload>[], options?: BatchTriggerOptions): Promise<BatchHandle<TId>>;
   /** Inside another task: trigger this one and wait for its result (the caller is FROZEN meanwhile). */
   triggerAndWait(payload: TPayload, options?: TriggerOptions): Promise<TaskRunResult<TId, Awaited<TOutput>>>;
+  /** Inside another task: a batch of this task, waiting for every run (the caller is FROZEN meanwhile). */
+  batchTriggerAndWait(items: readonly BatchItem<TPayload>[], options?: BatchTriggerOptions): Promise<BatchResult<TId, Awaited<TOutput>>>;
 }
 
 /** Defines a task. Export it from a file in the tasks folder and a worker will run it. */
@@ -40,6 +42,12 @@ export function task<TId extends string, TPayload = void, TOutput = unknown>(
     },
     triggerAndWait(payload: TPayload, options?: TriggerOptions) {
       return triggerAndWait<TId, Awaited<TOutput>>(definition.id, payload, options);
+    },
+    batchTriggerAndWait(items: readonly BatchItem<TPayload>[], options?: BatchTriggerOptions) {
+      return batchTriggerAndWait<TId, Awaited<TOutput>>(
+        items.map((i) => ({ task: definition.id, payload: i.payload, ...(i.options ? { options: i.options } : {}) })),
+        options,
+      );
     },
   };
 }

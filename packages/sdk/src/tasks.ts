@@ -1,6 +1,6 @@
 import { batchTriggerTask, type BatchHandle, type BatchItem, type BatchTriggerOptions } from "./batch.ts";
 import { triggerTask } from "./trigger.ts";
-import { triggerAndWait, type TaskRunResult } from "./trigger-and-wait.ts";
+import { batchTriggerAndWait, triggerAndWait, type BatchResult, type TaskRunResult } from "./trigger-and-wait.ts";
 import type { AnyTask, RunHandle, TaskIdentifier, TaskOutput, TaskPayload, TriggerOptions } from "./types.ts";
 
 /** Trigger tasks by id from backend code: `tasks.trigger<typeof myTask>("my-task", payload)`. */
@@ -28,5 +28,16 @@ export const tasks = {
     options?: TriggerOptions,
   ): Promise<TaskRunResult<TaskIdentifier<T>, TaskOutput<T>>> {
     return triggerAndWait<TaskIdentifier<T>, TaskOutput<T>>(id, payload, options);
+  },
+  /** Inside a task: a batch of one task by id, waiting for every run (the caller is FROZEN meanwhile). */
+  batchTriggerAndWait<T extends AnyTask>(
+    id: TaskIdentifier<T>,
+    items: readonly BatchItem<TaskPayload<T>>[],
+    options?: BatchTriggerOptions,
+  ): Promise<BatchResult<TaskIdentifier<T>, TaskOutput<T>>> {
+    return batchTriggerAndWait<TaskIdentifier<T>, TaskOutput<T>>(
+      items.map((i) => ({ task: id, payload: i.payload, ...(i.options ? { options: i.options } : {}) })),
+      options,
+    );
   },
 };

@@ -4,7 +4,7 @@ import { currentRun } from "./run-context.ts";
 import type { RunHandle, TriggerOptions } from "./types.ts";
 
 /** Wire form of trigger options; inside a running task the new run records it as its parent. */
-function wireOptions(options: TriggerOptions | undefined, extra: Record<string, unknown>): Record<string, unknown> {
+export function wireOptions(options: TriggerOptions | undefined, extra: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...options, ...extra };
   if (options?.delay instanceof Date) out.delay = options.delay.toISOString();
   const run = currentRun();

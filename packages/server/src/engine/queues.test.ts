@@ -26,7 +26,11 @@ after(async () => {
 test("a queue's concurrency limit holds under 200 concurrent triggers across 3 workers", async () => {
   const handles = await Promise.all(Array.from({ length: 200 }, () => tasks.trigger<AnyTask>("limited", { ms: 20 })));
   assert.equal(new Set(handles.map((h) => h.id)).size, 200);
-  await waitFor(() => limitedStats.done >= 200, "all 200 runs to finish", 120_000);
+  await waitFor(async () => {
+    const { rows } = await node.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM runs WHERE task_identifier = 'limited' AND status = 'COMPLETED'");
+    return rows[0]!.n === 200;
+  }, "all 200 runs to complete", 120_000);
+  assert.equal(limitedStats.done, 200);
   assert.ok(limitedStats.max <= 3, `saw ${limitedStats.max} runs of a limit-3 queue at once`);
   assert.equal(limitedStats.max, 3, "the limit should also be reached (runs do execute in parallel)");
   const { rows } = await node.pool.query<{ status: string; n: number }>(

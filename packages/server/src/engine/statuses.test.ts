@@ -91,6 +91,18 @@ test("FROZEN: triggerAndWait freezes the parent until its child finishes", async
   assert.equal(child.depth, 1);
 });
 
+test("FROZEN: batchTriggerAndWait waits for every run of the batch, results in item order", async () => {
+  const seen = await watch(trigger("fanout", { n: 12 }));
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "FROZEN", "EXECUTING", "COMPLETED"]);
+  const out = seen.last.output as { echoed: string[]; batchId: string };
+  assert.deepEqual(out.echoed, Array.from({ length: 12 }, (_, i) => `v${i}`));
+  const { rows } = await node.pool.query<{ n: number; parents: number }>(
+    "SELECT count(*)::int AS n, count(DISTINCT parent_run_id)::int AS parents FROM runs WHERE batch_id = $1",
+    [out.batchId],
+  );
+  assert.deepEqual(rows[0], { n: 12, parents: 1 });
+});
+
 test("TIMED_OUT: maxDuration aborts the attempt", async () => {
   const seen = await watch(trigger("slowpoke", {}));
   assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "TIMED_OUT"]);

@@ -1,8 +1,9 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type pg from "pg";
 import type { AuthEnv } from "../auth/middleware.ts";
 import { authorize } from "../auth/principal.ts";
 import { getRun } from "../engine/runs.ts";
+import { notFound } from "../errors.ts";
 import type { ShapeRegistry } from "../sync/shapes.ts";
 import type { SubscriptionLimiter } from "./limits.ts";
 import { parseShapeQuery, serveShape } from "./serve-shape.ts";
@@ -55,6 +56,20 @@ export interface FeedDeps {
 export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
+  /** A feed of runs rows selected by one `column = $1` clause, through the shape engine. */
+  const serveRuns = (c: Context<AuthEnv>, where: string, value: string) =>
+    serveShape(
+      { table: "public.runs", where, params: [value], columns: [...RUN_COLUMNS], replica: "default", log: "full" },
+      parseShapeQuery(new URL(c.req.url).searchParams),
+      {
+        registry: deps.registry,
+        limiter: deps.limiter,
+        envId: c.get("principal").envId,
+        longPollMs: deps.longPollMs,
+        signal: AbortSignal.any([c.req.raw.signal, deps.shutdown]),
+      },
+    );
+
   app.get("/realtime/v1/runs/:runId", async (c) => {
     const principal = c.get("principal");
     const run = await getRun(deps.pool, principal.envId, c.req.param("runId"));
@@ -64,18 +79,16 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
       ...((run.tags as string[]) ?? []).map((t) => ({ type: "tags", id: t })),
       ...(run.batch_id ? [{ type: "batch", id: String(run.batch_id) }] : []),
     ]);
-    const query = parseShapeQuery(new URL(c.req.url).searchParams);
-    return serveShape(
-      { table: "public.runs", where: "id = $1", params: [run.id], columns: [...RUN_COLUMNS], replica: "default", log: "full" },
-      query,
-      {
-        registry: deps.registry,
-        limiter: deps.limiter,
-        envId: principal.envId,
-        longPollMs: deps.longPollMs,
-        signal: AbortSignal.any([c.req.raw.signal, deps.shutdown]),
-      },
-    );
+    return serveRuns(c, "id = $1", run.id);
+  });
+
+  app.get("/realtime/v1/batches/:batchId", async (c) => {
+    const principal = c.get("principal");
+    const batchId = c.req.param("batchId");
+    authorize(principal, "read", [{ type: "batch", id: batchId }, { type: "runs" }]);
+    const { rowCount } = await deps.pool.query("SELECT 1 FROM batches WHERE id = $1 AND env_id = $2", [batchId, principal.envId]);
+    if (!rowCount) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment`);
+    return serveRuns(c, "batch_id = $1", batchId);
   });
 
   return app;

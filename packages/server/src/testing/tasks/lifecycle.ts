@@ -85,3 +85,12 @@ export const limited = task({
     return { ok: true };
   },
 });
+
+/** Fans out a batch of echo runs and waits for all of them. */
+export const fanout = task({
+  id: "fanout",
+  run: async (payload: { n: number }) => {
+    const result = await echo.batchTriggerAndWait(Array.from({ length: payload.n }, (_, i) => ({ payload: { value: `v${i}` } })));
+    return { echoed: result.runs.map((r) => r.unwrap().echoed), batchId: result.id };
+  },
+});
