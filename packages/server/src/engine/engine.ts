@@ -40,6 +40,11 @@ export class Engine {
     await this.#scheduler.stop();
   }
 
+  /** Something was scheduled (a delay, a retry): re-read the next due time now. */
+  scheduleSoon(): void {
+    this.#scheduler.nudge();
+  }
+
   /** Something queued runs in these environments (this node or, via replication, another). */
   notifyQueued(envIds: Iterable<string>): void {
     for (const env of envIds) this.#wakeups.wake(env);
@@ -52,7 +57,7 @@ export class Engine {
         const result = await withTransaction(this.pool, (client) => insertRun(client, req));
         if (!result.isCached) {
           if (result.status === "QUEUED") this.notifyQueued([req.envId]);
-          else this.#scheduler.nudge();
+          else this.scheduleSoon();
         }
         return result;
       } catch (err) {

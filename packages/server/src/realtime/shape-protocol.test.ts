@@ -175,5 +175,11 @@ test("TRUNCATE and ALTER TABLE send live subscribers a must-refetch, then the ri
     () => refetches >= 2 && JSON.stringify(byId(shape.currentRows)) === JSON.stringify([{ id: 3, body: "three", extra: "x" }, { id: 4, body: "four", extra: "x" }]),
     "refetch after alter",
   );
+  // A schema change with no write after it still reaches live subscribers (event trigger).
+  await node.pool.query("ALTER TABLE notes DROP COLUMN extra");
+  await waitFor(
+    () => refetches >= 3 && JSON.stringify(byId(shape.currentRows)) === JSON.stringify([{ id: 3, body: "three" }, { id: 4, body: "four" }]),
+    "refetch after a schema change alone",
+  );
   stop();
 });

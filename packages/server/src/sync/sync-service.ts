@@ -35,6 +35,7 @@ export class SyncService {
   #stopped = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #failures = 0;
+  #ddlTable = -1;
 
   constructor(pool: pg.Pool, opts: SyncOptions) {
     this.#pool = pool;
@@ -60,7 +61,30 @@ export class SyncService {
       if (!info) throw new Error(`table ${name} is missing: migrations did not run`);
       await this.publication.ensureTable(info);
     }
+    await this.#installDdlTrigger();
     await this.#connect();
+  }
+
+  /**
+   * ALTER TABLE on a table with live shapes must reach them even when no row is written afterwards.
+   * The event trigger needs superuser; without it schema changes are still seen at the next write.
+   */
+  async #installDdlTrigger(): Promise<void> {
+    const ddl = await loadTableInfo(this.#pool, "public.runcast_ddl_events");
+    if (!ddl) return;
+    this.#ddlTable = ddl.oid;
+    await this.publication.ensureTable(ddl);
+    const { rowCount } = await this.#pool.query("SELECT 1 FROM pg_event_trigger WHERE evtname = 'runcast_ddl'");
+    if (rowCount) return;
+    try {
+      await this.#pool.query(
+        "CREATE EVENT TRIGGER runcast_ddl ON ddl_command_end WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION runcast_ddl_event()",
+      );
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "42710") return; // another node created it meanwhile
+      this.#opts.log(`schema changes will be noticed at the next write only (no event trigger: ${(err as Error).message})`);
+    }
   }
 
   async stop(): Promise<void> {
@@ -76,6 +100,9 @@ export class SyncService {
       slotName: this.#opts.slotName,
       publicationName: this.#opts.publicationName,
       onTransaction: (tx) => {
+        for (const ch of tx.changes) {
+          if (ch.kind === "insert" && ch.relation.id === this.#ddlTable && ch.new.objid) this.registry.invalidateTable(Number(ch.new.objid));
+        }
         this.registry.apply(tx);
         stream.acknowledge(tx.commitLsn);
         for (const fn of this.#listeners) fn(tx);
