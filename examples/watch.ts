@@ -5,5 +5,6 @@ import type { hello } from "./tasks/hello.ts";
 
 const handle = await tasks.trigger<typeof hello>("hello", { name: "x" });
 for await (const run of runs.subscribeToRun<typeof hello>(handle.id)) {
-  console.log(run.status, run.output?.msg ?? "");
+  const progress = typeof run.metadata?.progress === "number" ? ` ${Math.round(run.metadata.progress * 100)}%` : "";
+  console.log(run.status + progress, run.output?.msg ?? "");
 }

@@ -1,13 +1,17 @@
-import { task } from "@runcast/sdk";
+import { metadata, task } from "@runcast/sdk";
 
-/** Says hello after a short pause, so a subscriber sees QUEUED, EXECUTING, then COMPLETED. */
+/** Says hello in a few steps, reporting progress, so a subscriber sees it move live. */
 export const hello = task({
   id: "hello",
   retry: { maxAttempts: 3 },
   maxDuration: 60,
   run: async (payload: { name: string; delayMs?: number }, { signal }) => {
-    await new Promise((resolve) => setTimeout(resolve, payload.delayMs ?? 500));
-    signal.throwIfAborted();
+    const steps = 4;
+    for (let step = 1; step <= steps; step++) {
+      await new Promise((resolve) => setTimeout(resolve, (payload.delayMs ?? 500) / steps));
+      signal.throwIfAborted();
+      metadata.set("progress", step / steps);
+    }
     return { msg: `hi ${payload.name}` };
   },
 });
