@@ -1,5 +1,6 @@
 export { configure, type ClientConfig } from "./config.ts";
 export { RuncastApiError, RuncastRateLimitError } from "./errors.ts";
+export { FINAL_STATUSES, RUN_STATUSES } from "./types.ts";
 export { task, type TaskDefinition, type DefinedTask } from "./task.ts";
 export { tasks } from "./tasks.ts";
 export {

@@ -1,21 +1,11 @@
-/** The 14 run statuses. */
-export type RunStatus =
-  | "WAITING_FOR_DEPLOY"
-  | "DELAYED"
-  | "QUEUED"
-  | "EXECUTING"
-  | "REATTEMPTING"
-  | "FROZEN"
-  | "COMPLETED"
-  | "CANCELED"
-  | "FAILED"
-  | "CRASHED"
-  | "INTERRUPTED"
-  | "SYSTEM_FAILURE"
-  | "EXPIRED"
-  | "TIMED_OUT";
-
-export const FINAL_STATUSES: readonly RunStatus[] = [
+/** The 14 run statuses (the seed docs' RunStatus), in lifecycle order. */
+export const RUN_STATUSES = [
+  "WAITING_FOR_DEPLOY",
+  "DELAYED",
+  "QUEUED",
+  "EXECUTING",
+  "REATTEMPTING",
+  "FROZEN",
   "COMPLETED",
   "CANCELED",
   "FAILED",
@@ -24,7 +14,12 @@ export const FINAL_STATUSES: readonly RunStatus[] = [
   "SYSTEM_FAILURE",
   "EXPIRED",
   "TIMED_OUT",
-];
+] as const;
+
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Statuses a run never leaves. */
+export const FINAL_STATUSES: readonly RunStatus[] = RUN_STATUSES.slice(RUN_STATUSES.indexOf("COMPLETED"));
 
 export interface RetryOptions {
   maxAttempts?: number;

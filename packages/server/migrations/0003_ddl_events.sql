@@ -12,6 +12,10 @@ CREATE FUNCTION runcast_ddl_event() RETURNS event_trigger LANGUAGE plpgsql AS $$
 DECLARE
   r record;
 BEGIN
+  -- Runcast's own ALTER TABLE … REPLICA IDENTITY FULL (sync/publication.ts) is not a schema change.
+  IF current_setting('runcast.internal_ddl', true) = 'on' THEN
+    RETURN;
+  END IF;
   FOR r IN SELECT objid, command_tag FROM pg_event_trigger_ddl_commands() WHERE object_type = 'table' LOOP
     INSERT INTO runcast_ddl_events (objid, command) VALUES (r.objid, r.command_tag);
   END LOOP;

@@ -1,26 +1,13 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Worker } from "@runcast/sdk/worker";
-import { startTestNode, TEST_TASKS_DIR, type TestNode } from "../testing/node.ts";
+import { useNodeWithWorker } from "../testing/node.ts";
 
-let node: TestNode;
-let worker: Worker;
-
-before(async () => {
-  node = await startTestNode({ maxBodyBytes: 64 * 1024 });
-  worker = new Worker({ tasksDir: TEST_TASKS_DIR, config: { baseURL: node.url, secretKey: node.secretKey } });
-  await worker.start();
-});
-
-after(async () => {
-  await worker?.stop();
-  await node?.stop();
-});
+const env = useNodeWithWorker({ maxBodyBytes: 64 * 1024 });
 
 async function call(path: string, init: { method?: string; body?: string; key?: string | null; headers?: Record<string, string> } = {}) {
   const headers: Record<string, string> = { "content-type": "application/json", ...init.headers };
-  if (init.key !== null) headers.authorization = `Bearer ${init.key ?? node.secretKey}`;
-  const res = await fetch(`${node.url}${path}`, { method: init.method ?? "POST", headers, ...(init.body !== undefined ? { body: init.body } : {}) });
+  if (init.key !== null) headers.authorization = `Bearer ${init.key ?? env.node.secretKey}`;
+  const res = await fetch(`${env.node.url}${path}`, { method: init.method ?? "POST", headers, ...(init.body !== undefined ? { body: init.body } : {}) });
   const text = await res.text();
   let json: { error?: { code: string; message: string; field?: string } } = {};
   try {
@@ -32,7 +19,7 @@ async function call(path: string, init: { method?: string; body?: string; key?: 
 }
 
 async function runCount(): Promise<number> {
-  return (await node.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM runs")).rows[0]!.n;
+  return (await env.node.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM runs")).rows[0]!.n;
 }
 
 test("bad input gets a 4xx JSON error naming the problem, and writes nothing", async () => {
@@ -78,7 +65,7 @@ test("bad input gets a 4xx JSON error naming the problem, and writes nothing", a
     assert.equal(json.error?.code, c.code, `${c.name}: code`);
     assert.ok(json.error?.message && json.error.message.length > 10, `${c.name}: message`);
     if (c.field) assert.equal(json.error?.field, c.field, `${c.name}: field`);
-    assert.ok(!JSON.stringify(json).includes(node.secretKey), `${c.name}: the secret key leaked into the error`);
+    assert.ok(!JSON.stringify(json).includes(env.node.secretKey), `${c.name}: the secret key leaked into the error`);
   }
   assert.equal(await runCount(), before, "a rejected request wrote a run");
   // The server is still up and serving.

@@ -1,35 +1,21 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { batch, configure, runs, tasks, RuncastApiError } from "@runcast/sdk";
-import { Worker } from "@runcast/sdk/worker";
+import { batch, runs, tasks, RuncastApiError } from "@runcast/sdk";
 import { batchStatusFromRuns } from "../engine/batches.ts";
 import type { echo, failing, sleeper } from "../testing/tasks/basic.ts";
-import { startTestNode, TEST_TASKS_DIR, waitFor, type TestNode } from "../testing/node.ts";
+import { useNodeWithWorker, waitFor } from "../testing/node.ts";
 
-let node: TestNode;
-let worker: Worker;
-
-before(async () => {
-  node = await startTestNode();
-  configure({ baseURL: node.url, secretKey: node.secretKey });
-  worker = new Worker({ tasksDir: TEST_TASKS_DIR, config: { baseURL: node.url, secretKey: node.secretKey } });
-  await worker.start();
-});
-
-after(async () => {
-  await worker?.stop();
-  await node?.stop();
-});
+const env = useNodeWithWorker();
 
 async function counts(): Promise<{ runs: number; batches: number }> {
-  const { rows } = await node.pool.query<{ runs: number; batches: number }>(
+  const { rows } = await env.node.pool.query<{ runs: number; batches: number }>(
     "SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM batches) AS batches",
   );
   return rows[0]!;
 }
 
-async function postBatch(body: unknown, key = node.secretKey) {
-  const res = await fetch(`${node.url}/api/v1/batches`, {
+async function postBatch(body: unknown, key = env.node.secretKey) {
+  const res = await fetch(`${env.node.url}/api/v1/batches`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
     body: JSON.stringify(body),
@@ -75,7 +61,7 @@ test("a batch of 100 items: every run completes and batch.retrieve reports COMPL
   assert.equal((run as unknown as { triggerFunction: string }).triggerFunction, "batchTrigger");
 
   // The first retrieve that saw every run final settled the batch row.
-  const row = await node.pool.query("SELECT status, completed_at FROM batches WHERE id = $1", [handle.batchId]);
+  const row = await env.node.pool.query("SELECT status, completed_at FROM batches WHERE id = $1", [handle.batchId]);
   assert.equal(row.rows[0].status, "COMPLETED");
   assert.ok(row.rows[0].completed_at instanceof Date);
 });
@@ -198,7 +184,7 @@ test("the same batch idempotency key returns the first batch (isCached) and crea
   const results = await Promise.all(Array.from({ length: 5 }, () => tasks.batchTrigger<typeof echo>("echo", items, { idempotencyKey: raceKey })));
   assert.equal(new Set(results.map((r) => r.batchId)).size, 1);
   assert.equal(results.filter((r) => !r.isCached).length, 1);
-  const { rows } = await node.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM runs WHERE batch_id = $1", [results[0]!.batchId]);
+  const { rows } = await env.node.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM runs WHERE batch_id = $1", [results[0]!.batchId]);
   assert.equal(rows[0]!.n, 2);
 });
 

@@ -1,24 +1,10 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { configure, runs, tasks, RuncastApiError, type RunListItem } from "@runcast/sdk";
-import { Worker } from "@runcast/sdk/worker";
+import { runs, tasks, RuncastApiError, type RunListItem } from "@runcast/sdk";
 import type { echo, failing, sleeper } from "../testing/tasks/basic.ts";
-import { startTestNode, TEST_TASKS_DIR, waitFor, type TestNode } from "../testing/node.ts";
+import { useNodeWithWorker, waitFor } from "../testing/node.ts";
 
-let node: TestNode;
-let worker: Worker;
-
-before(async () => {
-  node = await startTestNode();
-  configure({ baseURL: node.url, secretKey: node.secretKey });
-  worker = new Worker({ tasksDir: TEST_TASKS_DIR, config: { baseURL: node.url, secretKey: node.secretKey } });
-  await worker.start();
-});
-
-after(async () => {
-  await worker?.stop();
-  await node?.stop();
-});
+const env = useNodeWithWorker();
 
 /** Every run via runs.list, walking the pages; fails on a repeated id. */
 async function walk(query: Parameters<typeof runs.list>[0]): Promise<RunListItem[]> {
@@ -38,7 +24,7 @@ const ids = (list: { id: string }[]) => new Set(list.map((r) => r.id));
 
 async function allFinal(runIds: string[]): Promise<void> {
   await waitFor(async () => {
-    const { rows } = await node.pool.query<{ n: number }>(
+    const { rows } = await env.node.pool.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM runs WHERE id = ANY ($1) AND status IN ('COMPLETED','FAILED')",
       [runIds],
     );
@@ -96,7 +82,7 @@ test("filters: status, task, tag (any of), time range; bad values are 400s namin
     ["filter[version]=20250101.1", "filter[version]"],
   ];
   for (const [query, field] of bad) {
-    const res = await fetch(`${node.url}/api/v1/runs?${query}`, { headers: { authorization: `Bearer ${node.secretKey}` } });
+    const res = await fetch(`${env.node.url}/api/v1/runs?${query}`, { headers: { authorization: `Bearer ${env.node.secretKey}` } });
     const body = (await res.json()) as { error?: { field?: string } };
     assert.equal(res.status, 400, query);
     assert.equal(body.error?.field, field, query);

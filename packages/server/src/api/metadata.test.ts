@@ -1,30 +1,16 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { configure, metadata, runs, tags, tasks, RuncastApiError, type RealtimeRun } from "@runcast/sdk";
-import { Worker } from "@runcast/sdk/worker";
+import { metadata, runs, tags, tasks, RuncastApiError, type RealtimeRun } from "@runcast/sdk";
 import type { echo } from "../testing/tasks/basic.ts";
 import type { metadataProgress, metadataTimer } from "../testing/tasks/metadata-tasks.ts";
-import { startTestNode, TEST_TASKS_DIR, waitFor, type TestNode } from "../testing/node.ts";
+import { useNodeWithWorker, waitFor } from "../testing/node.ts";
 
-let node: TestNode;
-let worker: Worker;
-
-before(async () => {
-  node = await startTestNode();
-  configure({ baseURL: node.url, secretKey: node.secretKey });
-  worker = new Worker({ tasksDir: TEST_TASKS_DIR, config: { baseURL: node.url, secretKey: node.secretKey } });
-  await worker.start();
-});
-
-after(async () => {
-  await worker?.stop();
-  await node?.stop();
-});
+const env = useNodeWithWorker();
 
 type ErrorBody = { error?: { code: string; message: string; field?: string } };
 
-async function call<T = ErrorBody>(method: string, path: string, body?: unknown, key: string = node.secretKey): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${node.url}${path}`, {
+async function call<T = ErrorBody>(method: string, path: string, body?: unknown, key: string = env.node.secretKey): Promise<{ status: number; json: T }> {
+  const res = await fetch(`${env.node.url}${path}`, {
     method,
     headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
     ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
@@ -38,7 +24,7 @@ async function call<T = ErrorBody>(method: string, path: string, body?: unknown,
 }
 
 async function row(id: string): Promise<{ metadata: Record<string, unknown> | null; tags: string[]; updated_at: Date; status: string }> {
-  const { rows } = await node.pool.query("SELECT metadata, tags, updated_at, status FROM runs WHERE id = $1", [id]);
+  const { rows } = await env.node.pool.query("SELECT metadata, tags, updated_at, status FROM runs WHERE id = $1", [id]);
   return rows[0];
 }
 
@@ -160,7 +146,7 @@ test("finished runs: writable within an hour of finishing, 422 after; unknown ru
   const ok = await call("PUT", `/api/v1/runs/${handle.id}/metadata`, { operations: [{ type: "set", key: "late", value: 1 }] });
   assert.equal(ok.status, 200);
 
-  await node.pool.query("UPDATE runs SET finished_at = finished_at - interval '61 minutes' WHERE id = $1", [handle.id]);
+  await env.node.pool.query("UPDATE runs SET finished_at = finished_at - interval '61 minutes' WHERE id = $1", [handle.id]);
   const before = await row(handle.id);
   const late = await call("PUT", `/api/v1/runs/${handle.id}/metadata`, { operations: [{ type: "set", key: "later", value: 1 }] });
   assert.equal(late.status, 422);
@@ -197,10 +183,10 @@ test("parentOperations and rootOperations land on the parent and root, or on the
     finishedRun(),
     finishedRun(),
   ]);
-  await node.pool.query("UPDATE runs SET parent_run_id = $2, root_run_id = $3 WHERE id = $1", [child, parent, root]);
-  await node.pool.query("UPDATE runs SET parent_run_id = $2, root_run_id = NULL WHERE id = $1", [parent, root]);
+  await env.node.pool.query("UPDATE runs SET parent_run_id = $2, root_run_id = $3 WHERE id = $1", [child, parent, root]);
+  await env.node.pool.query("UPDATE runs SET parent_run_id = $2, root_run_id = NULL WHERE id = $1", [parent, root]);
   // A run with a parent but no recorded root: its parent is taken as the root.
-  await node.pool.query("UPDATE runs SET parent_run_id = $2 WHERE id = $1", [direct, parent]);
+  await env.node.pool.query("UPDATE runs SET parent_run_id = $2 WHERE id = $1", [direct, parent]);
 
   const body = {
     operations: [{ type: "set", key: "mine", value: 1 }],

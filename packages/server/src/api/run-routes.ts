@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AuthEnv } from "../auth/middleware.ts";
 import { authorize } from "../auth/principal.ts";
+import { runResources } from "../auth/run-resources.ts";
 import { signPublicToken } from "../auth/jwt.ts";
 import type { Engine } from "../engine/engine.ts";
 import { getRun } from "../engine/runs.ts";
@@ -36,11 +37,7 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
   app.get("/api/v3/runs/:runId", async (c) => {
     const principal = c.get("principal");
     const run = await getRun(engine.pool, principal.envId, c.req.param("runId"));
-    authorize(principal, "read", [
-      { type: "runs", id: run.id },
-      { type: "tasks", id: run.task_identifier },
-      ...((run.tags as string[]) ?? []).map((t) => ({ type: "tags", id: t })),
-    ]);
+    authorize(principal, "read", runResources(run));
     return c.json(runJson(run));
   });
 

@@ -65,17 +65,13 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
     return c.json({ ok: true });
   });
 
-  app.post("/api/v1/runs/:runId/attempts/:attemptId/wait", async (c) => {
-    requireSecret(c.get("principal"));
-    await engine.setWaiting(await attemptRef(c, await readJson(c)), true);
-    return c.json({ ok: true });
-  });
-
-  app.post("/api/v1/runs/:runId/attempts/:attemptId/resume", async (c) => {
-    requireSecret(c.get("principal"));
-    await engine.setWaiting(await attemptRef(c, await readJson(c)), false);
-    return c.json({ ok: true });
-  });
+  for (const [action, waiting] of [["wait", true], ["resume", false]] as const) {
+    app.post(`/api/v1/runs/:runId/attempts/:attemptId/${action}`, async (c) => {
+      requireSecret(c.get("principal"));
+      await engine.setWaiting(await attemptRef(c, await readJson(c)), waiting);
+      return c.json({ ok: true });
+    });
+  }
 
   app.post("/api/v1/runs/:runId/attempts/:attemptId/complete", async (c) => {
     requireSecret(c.get("principal"));

@@ -1,33 +1,9 @@
-/** The 14 public run statuses (seed docs' RunStatus). Stored as-is in runs.status. */
-export const RUN_STATUSES = [
-  "WAITING_FOR_DEPLOY",
-  "DELAYED",
-  "QUEUED",
-  "EXECUTING",
-  "REATTEMPTING",
-  "FROZEN",
-  "COMPLETED",
-  "CANCELED",
-  "FAILED",
-  "CRASHED",
-  "INTERRUPTED",
-  "SYSTEM_FAILURE",
-  "EXPIRED",
-  "TIMED_OUT",
-] as const;
+import { FINAL_STATUSES as FINAL, RUN_STATUSES, type RunStatus } from "@runcast/sdk";
 
-export type RunStatus = (typeof RUN_STATUSES)[number];
+/** The statuses are part of the SDK's public types; the engine stores them as they are in runs.status. */
+export { RUN_STATUSES, type RunStatus };
 
-export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set([
-  "COMPLETED",
-  "CANCELED",
-  "FAILED",
-  "CRASHED",
-  "INTERRUPTED",
-  "SYSTEM_FAILURE",
-  "EXPIRED",
-  "TIMED_OUT",
-]);
+export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set(FINAL);
 
 export function isFinal(status: string): boolean {
   return FINAL_STATUSES.has(status as RunStatus);

@@ -1,24 +1,10 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { configure, runs, tasks, RuncastApiError, type RealtimeRun } from "@runcast/sdk";
-import { Worker } from "@runcast/sdk/worker";
+import { runs, tasks, RuncastApiError, type RealtimeRun } from "@runcast/sdk";
 import type { echo, sleeper } from "../testing/tasks/basic.ts";
-import { startTestNode, TEST_TASKS_DIR, waitFor, type TestNode } from "../testing/node.ts";
+import { useNodeWithWorker, waitFor } from "../testing/node.ts";
 
-let node: TestNode;
-let worker: Worker;
-
-before(async () => {
-  node = await startTestNode();
-  configure({ baseURL: node.url, secretKey: node.secretKey });
-  worker = new Worker({ tasksDir: TEST_TASKS_DIR, config: { baseURL: node.url, secretKey: node.secretKey } });
-  await worker.start();
-});
-
-after(async () => {
-  await worker?.stop();
-  await node?.stop();
-});
+const env = useNodeWithWorker();
 
 test("trigger → subscribe: statuses in order, ends by itself at COMPLETED with the output", async () => {
   const handle = await tasks.trigger<typeof echo>("echo", { value: "a", delayMs: 300 });
@@ -64,10 +50,10 @@ test("subscribing to an unknown run fails with a not-found error instead of hang
 test("a run's public token reads that run and no other", async () => {
   const a = await tasks.trigger<typeof echo>("echo", { value: "A" });
   const b = await tasks.trigger<typeof echo>("echo", { value: "B" });
-  const ok = await fetch(`${node.url}/realtime/v1/runs/${a.id}?offset=-1`, { headers: { authorization: `Bearer ${a.publicAccessToken}` } });
+  const ok = await fetch(`${env.node.url}/realtime/v1/runs/${a.id}?offset=-1`, { headers: { authorization: `Bearer ${a.publicAccessToken}` } });
   assert.equal(ok.status, 200);
   await ok.body?.cancel();
-  const denied = await fetch(`${node.url}/realtime/v1/runs/${b.id}?offset=-1`, { headers: { authorization: `Bearer ${a.publicAccessToken}` } });
+  const denied = await fetch(`${env.node.url}/realtime/v1/runs/${b.id}?offset=-1`, { headers: { authorization: `Bearer ${a.publicAccessToken}` } });
   assert.equal(denied.status, 403);
   assert.equal(((await denied.json()) as { error: { code: string } }).error.code, "forbidden");
 });
@@ -87,7 +73,7 @@ test("a change committed during a held long-poll is delivered at once, not at th
     const next = it.next();
     await new Promise((r) => setTimeout(r, 50));
     const committedAt = performance.now();
-    await node.pool.query("UPDATE runs SET metadata = $2, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1", [handle.id, JSON.stringify({ i })]);
+    await env.node.pool.query("UPDATE runs SET metadata = $2, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1", [handle.id, JSON.stringify({ i })]);
     const { value } = await next;
     latencies.push(performance.now() - committedAt);
     assert.deepEqual(value?.metadata, { i });

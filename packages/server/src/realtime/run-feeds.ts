@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import type pg from "pg";
 import type { AuthEnv } from "../auth/middleware.ts";
 import { authorize } from "../auth/principal.ts";
+import { runResources } from "../auth/run-resources.ts";
 import { getRun } from "../engine/runs.ts";
 import { notFound } from "../errors.ts";
 import type { ShapeRegistry } from "../sync/shapes.ts";
@@ -73,12 +74,7 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
   app.get("/realtime/v1/runs/:runId", async (c) => {
     const principal = c.get("principal");
     const run = await getRun(deps.pool, principal.envId, c.req.param("runId"));
-    authorize(principal, "read", [
-      { type: "runs", id: run.id },
-      { type: "tasks", id: run.task_identifier },
-      ...((run.tags as string[]) ?? []).map((t) => ({ type: "tags", id: t })),
-      ...(run.batch_id ? [{ type: "batch", id: String(run.batch_id) }] : []),
-    ]);
+    authorize(principal, "read", runResources(run));
     return serveRuns(c, "id = $1", run.id);
   });
 

@@ -43,6 +43,8 @@ export class Publication {
       // One transaction: REPLICA IDENTITY takes an ACCESS EXCLUSIVE lock, so every write that commits
       // after this is decoded with the table already in the publication.
       await withTransaction(this.#pool, async (client) => {
+        // Tells the schema-change event trigger (migration 0003) that this ALTER changes no columns.
+        await client.query("SET LOCAL runcast.internal_ddl = 'on'");
         if (state?.identity !== "f") await client.query(`ALTER TABLE ${qualifiedName(table)} REPLICA IDENTITY FULL`);
         if (!state?.published) {
           try {

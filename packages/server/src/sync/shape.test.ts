@@ -115,6 +115,14 @@ test("the log is bounded; a reader behind the dropped part must refetch (SPEC L2
   assert.equal(s.rows.size, 25, "the materialised rows keep everything");
 });
 
+test("deletes of rows in the shape are deletes; of rows outside it, nothing", () => {
+  const s = shape();
+  s.finishSnapshot([row(1, 1)], { xmin: 1n, xmax: 2n, xip: new Set() }, 50n);
+  s.apply(tx([del(row(1, 1)), del(row(2, -5))]));
+  assert.deepEqual(ops(s), [["delete", { id: "1" }]]);
+  assert.equal(s.rows.size, 0);
+});
+
 test("truncate invalidates the shape and tells its listeners", () => {
   const s = shape();
   s.finishSnapshot([row(1, 1)], { xmin: 1n, xmax: 2n, xip: new Set() }, 50n);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
-import { badRequest } from "../errors.ts";
+import { RuncastError, badRequest } from "../errors.ts";
 import type { Change, Transaction } from "./changes.ts";
 import type { Publication } from "./publication.ts";
 import { Shape, type LogMode, type ReplicaMode, type ShapeLimits, type ShapeSpec } from "./shape.ts";
@@ -24,6 +24,8 @@ export interface RegistryOptions extends ShapeLimits {
 }
 
 let handleSeq = 0;
+/** Tries to create a shape whose table keeps changing under its snapshot. */
+const CREATE_ATTEMPTS = 3;
 const NODE_TAG = randomBytes(3).toString("hex");
 
 /** Handles are never reused, across restarts and nodes: definition hash, time, sequence, node tag (SPEC.md H1). */
@@ -141,6 +143,19 @@ export class ShapeRegistry {
   }
 
   async #create(def: ShapeDefinition, key: string): Promise<Shape> {
+    // A schema change that lands while the snapshot is taken invalidates the new shape: start again.
+    for (let attempt = 1; ; attempt++) {
+      const shape = await this.#createOnce(def, key);
+      if (shape.state === "ready") return shape;
+      if (attempt >= CREATE_ATTEMPTS) {
+        throw new RuncastError(503, "shape_unstable", `the table ${def.table} kept changing while its snapshot was taken; try again`, {
+          headers: { "retry-after": "1" },
+        });
+      }
+    }
+  }
+
+  async #createOnce(def: ShapeDefinition, key: string): Promise<Shape> {
     const spec = await this.#compile(def);
     await this.#publication.ensureTable(spec.table);
     const shape = new Shape(newHandle(key), key, spec, this.#opts);

@@ -1,4 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { after, before } from "node:test";
+import { configure } from "@runcast/sdk";
+import { Worker } from "@runcast/sdk/worker";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configFromEnv, type NodeConfig } from "../config.ts";
@@ -59,3 +62,37 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
 }
 
 export const TEST_TASKS_DIR = new URL("./tasks/", import.meta.url).pathname;
+
+export interface NodeWithWorker {
+  readonly node: TestNode;
+  readonly worker: Worker;
+}
+
+/**
+ * The usual test file set-up: `before` starts a node (and configures the SDK for it) and an in-process
+ * worker running the test tasks; `after` stops both. Read `.node` / `.worker` inside tests.
+ */
+export function useNodeWithWorker(overrides: Partial<NodeConfig> = {}): NodeWithWorker {
+  let node: TestNode | undefined;
+  let worker: Worker | undefined;
+  before(async () => {
+    node = await startTestNode(overrides);
+    configure({ baseURL: node.url, secretKey: node.secretKey });
+    worker = new Worker({ tasksDir: TEST_TASKS_DIR, config: { baseURL: node.url, secretKey: node.secretKey } });
+    await worker.start();
+  });
+  after(async () => {
+    await worker?.stop();
+    await node?.stop();
+  });
+  return {
+    get node() {
+      if (!node) throw new Error("the test node is not started yet (use it inside tests)");
+      return node;
+    },
+    get worker() {
+      if (!worker) throw new Error("the test worker is not started yet (use it inside tests)");
+      return worker;
+    },
+  };
+}
