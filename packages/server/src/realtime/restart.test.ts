@@ -7,12 +7,14 @@ import { startTestNode, waitFor, type TestNode } from "../testing/node.ts";
 
 let db: EmbeddedDatabase;
 let node: TestNode | undefined;
+const controller = new AbortController();
 
 before(async () => {
   db = await startTestPostgres();
 });
 
 after(async () => {
+  controller.abort();
   await node?.stop();
   await db?.stop();
 });
@@ -36,7 +38,6 @@ test("after a restart an old handle gets 409 must-refetch with a new handle, and
   assert.ok(fresh && fresh !== handle, "a new handle, never the old one");
   assert.deepEqual(await stale.json(), [{ headers: { control: "must-refetch" } }]);
 
-  const controller = new AbortController();
   const stream = new ShapeStream<Row>({
     url: `${node.url}/v1/shape`,
     params: { table: "things" },

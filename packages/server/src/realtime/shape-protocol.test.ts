@@ -12,7 +12,11 @@ before(async () => {
     tags text[] NOT NULL DEFAULT '{}', data jsonb)`);
 });
 
+/** Every stream a test opened: stopped here too, so a failing test cannot leave one running. */
+const open = new Set<AbortController>();
+
 after(async () => {
+  for (const c of open) c.abort();
   await node?.stop();
 });
 
@@ -20,6 +24,7 @@ type Item = Row;
 
 function stream(params: { table: string; where?: string; params?: string[] }, extra: Omit<Partial<ShapeStreamOptions>, "parser" | "params"> = {}) {
   const controller = new AbortController();
+  open.add(controller);
   const s = new ShapeStream<Row>({
     url: `${node.url}/v1/shape`,
     params,
