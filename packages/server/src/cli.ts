@@ -114,7 +114,7 @@ program
   .command("worker")
   .description("worker only: runs the tasks in DIR for the server at RUNCAST_API_URL with RUNCAST_SECRET_KEY")
   .option("--tasks <dir>", "task folder", process.env.RUNCAST_TASKS ?? "examples/tasks")
-  .option("--concurrency <n>", "runs executed at once", "10")
+  .option("--concurrency <n>", "runs executed at once (RUNCAST_WORKER_CONCURRENCY)", process.env.RUNCAST_WORKER_CONCURRENCY ?? "10")
   .action(async (opts: { tasks: string; concurrency: string }) => {
     const concurrency = Number(opts.concurrency);
     if (!Number.isInteger(concurrency) || concurrency <= 0) throw new Error("--concurrency must be a positive integer");

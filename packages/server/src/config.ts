@@ -20,6 +20,16 @@ export interface NodeConfig {
   nodeId: string;
   /** Largest accepted request body, bytes. */
   maxBodyBytes: number;
+  /** Pricing behind costInCents / baseCostInCents. */
+  costCentsPerSecond: number;
+  baseCostCents: number;
+}
+
+function numberFrom(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${value}"`);
+  return n;
 }
 
 function intFrom(value: string | undefined, fallback: number, name: string): number {
@@ -44,5 +54,8 @@ export function configFromEnv(
     leaseMs: intFrom(env.RUNCAST_LEASE_MS, 30_000, "RUNCAST_LEASE_MS"),
     nodeId: (env.RUNCAST_NODE_ID ?? "main").replace(/[^a-z0-9_]/gi, "_").toLowerCase(),
     maxBodyBytes: intFrom(env.RUNCAST_MAX_BODY_BYTES, 3 * 1024 * 1024, "RUNCAST_MAX_BODY_BYTES"),
+    // Defaults in the order of magnitude of a small cloud machine.
+    costCentsPerSecond: numberFrom(env.RUNCAST_COST_CENTS_PER_SECOND, 0.0017, "RUNCAST_COST_CENTS_PER_SECOND"),
+    baseCostCents: numberFrom(env.RUNCAST_BASE_COST_CENTS, 0.0025, "RUNCAST_BASE_COST_CENTS"),
   };
 }

@@ -72,7 +72,10 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     });
     await sync.start();
     cleanups.push(() => sync.stop());
-    const engine = new Engine(pool, { leaseMs: config.leaseMs });
+    const engine = new Engine(pool, {
+      leaseMs: config.leaseMs,
+      rates: { centsPerSecond: config.costCentsPerSecond, baseCentsPerAttempt: config.baseCostCents },
+    });
     engine.start();
     cleanups.push(() => engine.stop());
     // Runs queued by any node reach this node's held dequeue requests through the replication stream.

@@ -66,7 +66,7 @@ async function cachedBatch(client: pg.PoolClient, envId: string, key: string): P
   const batch = rows[0];
   if (!batch) return null;
   const runs = await client.query<{ id: string; task_identifier: string }>(
-    "SELECT id, task_identifier FROM runs WHERE batch_id = $1 ORDER BY created_at, id",
+    "SELECT id, task_identifier FROM runs WHERE batch_id = $1 ORDER BY batch_index, created_at, id",
     [batch.id],
   );
   return {
@@ -108,8 +108,9 @@ export async function createBatch(engine: Engine, req: CreateBatchRequest): Prom
         const runs: BatchRunRef[] = [];
         let queued = false;
         let delayed = false;
-        for (const item of req.items) {
+        for (const [batchIndex, item] of req.items.entries()) {
           const r = await insertRun(client, {
+            batchIndex,
             envId: req.envId,
             taskId: item.taskId,
             payload: item.payload,
@@ -192,7 +193,7 @@ export async function retrieveBatch(pool: pg.Pool, envId: string, batchId: strin
   if (!batch) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment`);
   // One statement, so the ids, the counts and the times describe the same snapshot of the runs.
   const runs = await pool.query<{ id: string; status: RunStatus; updated_at: Date; finished_at: Date | null }>(
-    "SELECT id, status, updated_at, finished_at FROM runs WHERE batch_id = $1 ORDER BY created_at, id",
+    "SELECT id, status, updated_at, finished_at FROM runs WHERE batch_id = $1 ORDER BY batch_index, created_at, id",
     [batch.id],
   );
   const byStatus: Partial<Record<RunStatus, number>> = {};

@@ -12,7 +12,7 @@ import { registerWorker, stopWorker, touchWorker, type WorkerRegistration } from
 
 export interface EngineOptions {
   leaseMs: number;
-  rates?: CostRates;
+  rates: CostRates;
 }
 
 /** The run lifecycle: what the HTTP API calls. Owns the scheduler and the dequeue wake-ups. */
@@ -26,8 +26,7 @@ export class Engine {
   constructor(pool: pg.Pool, opts: EngineOptions) {
     this.pool = pool;
     this.leaseMs = opts.leaseMs;
-    // Default pricing: a small-1x machine's order of magnitude, configurable per deployment.
-    this.rates = opts.rates ?? { baseCentsPerAttempt: 0.0025, centsPerSecond: 0.0017 };
+    this.rates = opts.rates;
     this.#scheduler = new Scheduler(pool, this.rates, (envs) => this.notifyQueued(envs));
   }
 

@@ -11,6 +11,8 @@ export interface TriggerRequest {
   payload: unknown;
   options: TriggerOptions;
   batchId?: string;
+  /** Position among the batch's items. */
+  batchIndex?: number;
   parentRunId?: string;
   triggerFunction?: string;
 }
@@ -83,8 +85,8 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest): Pro
     `INSERT INTO runs (id, env_id, task_identifier, status, payload, payload_type, metadata, tags,
         idempotency_key, idempotency_key_expires_at, batch_id, parent_run_id, trigger_function, queue,
         concurrency_key, priority, is_test, ttl, max_attempts, max_duration,
-        root_run_id, depth, queued_at, delayed_until, available_at, ttl_expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $23, $24,
+        root_run_id, depth, batch_index, queued_at, delayed_until, available_at, ttl_expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $23, $24, $25,
         CASE WHEN $4 = 'QUEUED' THEN ${NOW} END, $21, $21,
         CASE WHEN $22::integer IS NOT NULL THEN coalesce($21::timestamp, ${NOW}) + make_interval(secs => $22::integer / 1000.0) END)`,
     [
@@ -112,6 +114,7 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest): Pro
       o.ttlMs ?? null,
       lineage.root,
       lineage.depth,
+      req.batchIndex ?? null,
     ],
   );
   return { id, isCached: false, status };
