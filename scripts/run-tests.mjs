@@ -19,10 +19,13 @@ for (const r of roots) walk(r);
 const only = process.argv.slice(2);
 const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
 selected.sort();
+// Test databases of this run live in folders tagged with its id, so the leftover sweep below never
+// touches another suite running at the same time.
+const runId = `${process.pid}${Date.now().toString(36)}`;
 const child = spawn(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=240000", ...selected],
-  { stdio: ["inherit", "pipe", "inherit"] },
+  { stdio: ["inherit", "pipe", "inherit"], env: { ...process.env, RUNCAST_TEST_RUN: runId } },
 );
 
 // Node 20 reports a test file whose process died before reporting its tests (e.g. a crash in a
@@ -64,7 +67,7 @@ function sweepLeftovers() {
     } catch {
       continue;
     }
-    if (cmd.includes("postgres") && cmd.includes("/runcast-test-") && !cmd.includes("node")) {
+    if (cmd.includes("postgres") && cmd.includes(`/runcast-test-${runId}-`) && !cmd.includes("node")) {
       try {
         process.kill(Number(pid), "SIGKILL");
         n++;
@@ -73,7 +76,7 @@ function sweepLeftovers() {
       }
     }
   }
-  for (const d of readdirSync(tmpdir()).filter((d) => d.startsWith("runcast-test-"))) {
+  for (const d of readdirSync(tmpdir()).filter((d) => d.startsWith(`runcast-test-${runId}-`))) {
     if (n) rmSync(`${tmpdir()}/${d}`, { recursive: true, force: true });
   }
   return n;

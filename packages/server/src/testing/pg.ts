@@ -3,8 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded.ts";
 
-/** Prefix of every test database folder; scripts/run-tests.mjs sweeps leftovers with it. */
-export const TEST_DIR_PREFIX = "runcast-test-";
+/**
+ * Prefix of every test database folder. It carries the id of the test run (set by scripts/run-tests.mjs),
+ * which sweeps its own leftovers with it.
+ */
+export const TEST_DIR_PREFIX = `runcast-test-${process.env.RUNCAST_TEST_RUN ?? "manual"}-`;
 
 /**
  * Starts a throw-away embedded PostgreSQL (wal_level=logical) on a free port in a temporary folder.
