@@ -18,6 +18,12 @@ const FAILURE_KINDS: readonly FailureKind[] = ["error", "interrupted", "timed_ou
 export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
+  /** A held request: how long it may wait (the body's `waitMs`, capped) and what ends it early. */
+  const held = (req: Request, body: Record<string, unknown>) => ({
+    waitMs: typeof body.waitMs === "number" ? Math.min(Math.max(body.waitMs, 0), MAX_DEQUEUE_WAIT_MS) : MAX_DEQUEUE_WAIT_MS,
+    signal: AbortSignal.any([req.signal, shutdown]),
+  });
+
   app.post("/api/v1/workers", async (c) => {
     const principal = c.get("principal");
     requireSecret(principal);
@@ -30,8 +36,7 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
     requireSecret(principal);
     const body = await readJson(c);
     const max = typeof body.maxRuns === "number" && Number.isInteger(body.maxRuns) ? Math.min(Math.max(body.maxRuns, 0), 100) : 1;
-    const waitMs = typeof body.waitMs === "number" ? Math.min(Math.max(body.waitMs, 0), MAX_DEQUEUE_WAIT_MS) : MAX_DEQUEUE_WAIT_MS;
-    const signal = AbortSignal.any([c.req.raw.signal, shutdown]);
+    const { waitMs, signal } = held(c.req.raw, body);
     const runs = await engine.dequeue(principal.envId, c.req.param("workerId"), max, waitMs, signal);
     return c.json({ runs });
   });
@@ -41,8 +46,7 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
     requireSecret(principal);
     const body = await readJson(c);
     const runIds = Array.isArray(body.runIds) ? body.runIds.filter((x): x is string => typeof x === "string").slice(0, 1000) : [];
-    const waitMs = typeof body.waitMs === "number" ? Math.min(Math.max(body.waitMs, 0), MAX_DEQUEUE_WAIT_MS) : MAX_DEQUEUE_WAIT_MS;
-    const signal = AbortSignal.any([c.req.raw.signal, shutdown]);
+    const { waitMs, signal } = held(c.req.raw, body);
     const lost = await engine.lostRuns(principal.envId, c.req.param("workerId"), runIds, waitMs, signal);
     return c.json({ lost });
   });

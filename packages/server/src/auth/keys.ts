@@ -1,15 +1,7 @@
-import { randomInt } from "node:crypto";
 import type pg from "pg";
-
-const ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+import { randomToken } from "../random-token.ts";
 /** Accepted unchanged by the official Trigger.dev SDK. */
 export const SECRET_KEY_PATTERN = /^tr_(dev|stg|prod|preview)_[0-9a-zA-Z_]{8,}$/;
-
-export function randomToken(length: number): string {
-  let s = "";
-  for (let i = 0; i < length; i++) s += ALPHABET[randomInt(ALPHABET.length)];
-  return s;
-}
 
 export function generateSecretKey(): string {
   return `tr_dev_${randomToken(24)}`;

@@ -8,13 +8,9 @@ import { badRequest } from "../errors.ts";
  * as that literal key, not resolved as a path. Keys `__proto__`, `constructor` and `prototype` (or a
  * `$.` key with such a segment) are rejected.
  */
-export type MetadataOperation =
-  | { type: "set"; key: string; value: unknown }
-  | { type: "delete"; key: string }
-  | { type: "append"; key: string; value: unknown }
-  | { type: "remove"; key: string; value: unknown }
-  | { type: "increment"; key: string; value: number }
-  | { type: "update"; value: Record<string, unknown> };
+// The operation type is the SDK's public type: what SDK clients send is what the server applies.
+import type { MetadataOperation } from "@runcast/sdk";
+export type { MetadataOperation };
 
 export type Metadata = Record<string, unknown>;
 
