@@ -25,7 +25,7 @@ async function runCount(): Promise<number> {
 test("bad input gets a 4xx JSON error naming the problem, and writes nothing", async () => {
   const before = await runCount();
   const cases: { name: string; path: string; init: Parameters<typeof call>[1]; status: number; code: string; field?: string }[] = [
-    { name: "unknown task", path: "/api/v1/tasks/nope/trigger", init: { body: "{}" }, status: 404, code: "task_not_found", field: "taskId" },
+    { name: "malformed task id", path: "/api/v1/tasks/no%20such%20task!/trigger", init: { body: "{}" }, status: 400, code: "invalid_task_id", field: "taskId" },
     { name: "malformed JSON", path: "/api/v1/tasks/echo/trigger", init: { body: '{"payload": {' }, status: 400, code: "invalid_json", field: "body" },
     { name: "body not an object", path: "/api/v1/tasks/echo/trigger", init: { body: "[1,2]" }, status: 400, code: "invalid_body" },
     {

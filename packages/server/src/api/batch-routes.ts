@@ -3,13 +3,13 @@ import type { AuthEnv } from "../auth/middleware.ts";
 import type { KeyStore } from "../auth/keys.ts";
 import { signPublicToken } from "../auth/jwt.ts";
 import { authorize, type Principal } from "../auth/principal.ts";
-import { MAX_BATCH_ITEMS, createBatch, retrieveBatch, unknownTasks, type BatchItem } from "../engine/batches.ts";
+import { MAX_BATCH_ITEMS, createBatch, retrieveBatch, type BatchItem } from "../engine/batches.ts";
 import type { Engine } from "../engine/engine.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decodeCursor, listRuns, type RunListQuery } from "../engine/list-runs.ts";
 import { RUN_STATUSES, type RunStatus } from "../engine/run-state.ts";
 import { getRun } from "../engine/runs.ts";
 import { parseDuration } from "../engine/duration.ts";
-import { parseTriggerOptions, type TriggerOptions } from "../engine/trigger-options.ts";
+import { parseTriggerOptions, validateTaskId, type TriggerOptions } from "../engine/trigger-options.ts";
 import { RuncastError, badRequest } from "../errors.ts";
 import { readJson } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
@@ -39,9 +39,7 @@ function parseItems(raw: unknown, now: Date): BatchItem[] {
   return raw.map((item: unknown, i) => {
     const at = `items[${i}]`;
     if (!isObject(item)) throw badRequest("invalid_item", `${at} must be an object { task, payload, options }`, at);
-    if (typeof item.task !== "string" || item.task.length === 0 || item.task.length > 256) {
-      throw badRequest("invalid_item", `${at}.task must be a task id (a non-empty string)`, `${at}.task`);
-    }
+    const task = validateTaskId(item.task, `${at}.task`);
     let options: TriggerOptions;
     try {
       options = parseTriggerOptions(item.options, now);
@@ -50,7 +48,7 @@ function parseItems(raw: unknown, now: Date): BatchItem[] {
       const field = `${at}.${err.field ?? "options"}`;
       throw new RuncastError(err.status, err.code, `${at}: ${err.message}`, { field });
     }
-    return { taskId: item.task, payload: item.payload, options };
+    return { taskId: task, payload: item.payload, options };
   });
 }
 
@@ -163,13 +161,6 @@ export function batchRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     }
     const taskIds = [...new Set(items.map((i) => i.taskId))];
     for (const id of taskIds) authorize(principal, "batchTrigger", [{ type: "tasks", id }, { type: "batch" }]);
-    const unknown = await unknownTasks(engine.pool, principal.envId, taskIds);
-    const bad = items.findIndex((i) => unknown.has(i.taskId));
-    if (bad >= 0) {
-      throw new RuncastError(400, "task_not_found", `items[${bad}].task: no worker has registered a task with id "${items[bad]!.taskId}" in this environment`, {
-        field: `items[${bad}].task`,
-      });
-    }
     const result = await createBatch(engine, { envId: principal.envId, items, ...(idempotencyKey ? { idempotencyKey } : {}) });
     const token = await issueToken(c, keys, principal, [`read:batch:${result.id}`]);
     return c.json({ ...result, publicAccessToken: token });

@@ -83,9 +83,9 @@ test("a batch with one bad item, or too many items, is refused with a 400 naming
   const before = await counts();
   const cases: { name: string; body: unknown; code: string; field: string }[] = [
     {
-      name: "unknown task",
-      body: { items: [good(0), good(1), { task: "no-such-task", payload: {} }, good(3)] },
-      code: "task_not_found",
+      name: "malformed task id",
+      body: { items: [good(0), good(1), { task: "no such task!", payload: {} }, good(3)] },
+      code: "invalid_task_id",
       field: "items[2].task",
     },
     {
@@ -95,7 +95,7 @@ test("a batch with one bad item, or too many items, is refused with a 400 naming
       field: "items[1].options.tags",
     },
     { name: "bad delay", body: { items: [good(0), good(1), good(2), { task: "echo", payload: {}, options: { delay: "soon" } }] }, code: "invalid_duration", field: "items[3].options.delay" },
-    { name: "missing task", body: { items: [{ payload: {} }] }, code: "invalid_item", field: "items[0].task" },
+    { name: "missing task", body: { items: [{ payload: {} }] }, code: "invalid_task_id", field: "items[0].task" },
     { name: "item not an object", body: { items: [good(0), 7] }, code: "invalid_item", field: "items[1]" },
     { name: "no items", body: { items: [] }, code: "batch_empty", field: "items" },
     { name: "items not an array", body: { items: { task: "echo" } }, code: "invalid_items", field: "items" },

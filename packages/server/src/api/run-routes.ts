@@ -5,7 +5,7 @@ import { runResources } from "../auth/run-resources.ts";
 import { signPublicToken } from "../auth/jwt.ts";
 import type { Engine } from "../engine/engine.ts";
 import { getRun } from "../engine/runs.ts";
-import { parseTriggerOptions } from "../engine/trigger-options.ts";
+import { parseTriggerOptions, validateTaskId } from "../engine/trigger-options.ts";
 import { readJson } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
 import { KeyStore } from "../auth/keys.ts";
@@ -20,7 +20,7 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
 
   app.post("/api/v1/tasks/:taskId/trigger", async (c) => {
     const principal = c.get("principal");
-    const taskId = c.req.param("taskId");
+    const taskId = validateTaskId(c.req.param("taskId"), "taskId");
     authorize(principal, "trigger", [{ type: "tasks", id: taskId }]);
     const body = await readJson(c);
     const options = parseTriggerOptions(body.options, new Date());

@@ -51,13 +51,6 @@ export interface CreateBatchResult {
 }
 
 /** The task ids among `taskIds` that no worker ever registered in the environment (insertRun's 404). */
-export async function unknownTasks(pool: pg.Pool, envId: string, taskIds: readonly string[]): Promise<Set<string>> {
-  const wanted = [...new Set(taskIds)];
-  const { rows } = await pool.query<{ id: string }>("SELECT id FROM tasks WHERE env_id = $1 AND id = ANY ($2::text[])", [envId, wanted]);
-  const known = new Set(rows.map((r) => r.id));
-  return new Set(wanted.filter((t) => !known.has(t)));
-}
-
 async function cachedBatch(client: pg.PoolClient, envId: string, key: string): Promise<CreateBatchResult | null> {
   const { rows } = await client.query<{ id: string; run_count: number }>(
     "SELECT id, run_count FROM batches WHERE env_id = $1 AND idempotency_key = $2",

@@ -53,6 +53,21 @@ test("EXPIRED: a run whose ttl passes before it starts", async () => {
   await worker.start();
 });
 
+test("WAITING_FOR_DEPLOY: a task id no worker has registered yet runs once a worker registering it connects", async () => {
+  const watching = watch(tasks.trigger<AnyTask>("newcomer", { n: 21 }));
+  await waitFor(() => node.sync.registry.size > 0, "the subscriber to attach");
+  await new Promise((r) => setTimeout(r, 100));
+  const late = new Worker({ tasksDir: new URL("../testing/tasks-later/", import.meta.url).pathname, config: { baseURL: node.url, secretKey: node.secretKey } });
+  await late.start();
+  try {
+    const seen = await watching;
+    assert.deepEqual(seen.statuses, ["WAITING_FOR_DEPLOY", "QUEUED", "EXECUTING", "COMPLETED"]);
+    assert.deepEqual(seen.last.output, { doubled: 42 });
+  } finally {
+    await late.stop();
+  }
+});
+
 test("DELAYED → QUEUED → EXECUTING → COMPLETED", async () => {
   const seen = await watch(trigger("echo", { value: "d" }));
   assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "COMPLETED"]);

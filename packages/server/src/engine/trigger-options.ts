@@ -1,6 +1,16 @@
 import { RuncastError, badRequest } from "../errors.ts";
 import { parseDuration, resolveTime } from "./duration.ts";
 
+/** Task ids: letters, digits and `_ . : -`, up to 128 characters. */
+export const TASK_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+export function validateTaskId(id: unknown, field: string): string {
+  if (typeof id !== "string" || !TASK_ID.test(id)) {
+    throw badRequest("invalid_task_id", `${field} must be a task id: 1-128 letters, digits or _ . : - (got ${JSON.stringify(id)})`, field);
+  }
+  return id;
+}
+
 export const MAX_TAGS = 10;
 export const MAX_TAG_LENGTH = 128;
 export const MAX_METADATA_BYTES = 256 * 1024;

@@ -48,12 +48,9 @@ async function findTask(client: pg.PoolClient | pg.Pool, envId: string, taskId: 
  * existing run for a live idempotency key. Runs inside the caller's transaction when given a client.
  */
 export async function insertRun(client: pg.PoolClient, req: TriggerRequest): Promise<TriggerResult> {
-  const task = await findTask(client, req.envId, req.taskId);
-  if (!task) {
-    throw new RuncastError(404, "task_not_found", `no worker has registered a task with id "${req.taskId}" in this environment`, {
-      field: "taskId",
-    });
-  }
+  // A task no worker has registered yet still gets its run: it waits for a deployment (WAITING_FOR_DEPLOY)
+  // and starts as soon as a worker registering the id connects (DESIGN.md).
+  const task = (await findTask(client, req.envId, req.taskId)) ?? { queue: `task/${req.taskId}`, config: {}, connected: false };
   const o = req.options;
   if (o.idempotencyKey) {
     const existing = await client.query<{ id: string; status: RunStatus; expired: boolean }>(

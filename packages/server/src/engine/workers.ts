@@ -2,6 +2,7 @@ import type pg from "pg";
 import { withTransaction } from "../db/transaction.ts";
 import { badRequest } from "../errors.ts";
 import { newId } from "./ids.ts";
+import { validateTaskId } from "./trigger-options.ts";
 import { NOW } from "./sql.ts";
 
 export interface TaskRegistration {
@@ -19,17 +20,12 @@ export interface WorkerRegistration {
   tasks: TaskRegistration[];
 }
 
-const TASK_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-
 export function parseRegistration(body: unknown): WorkerRegistration {
   const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
   if (!Array.isArray(b.tasks)) throw badRequest("invalid_worker", "tasks must be an array of { id }", "tasks");
   const tasks = b.tasks.map((t, i): TaskRegistration => {
     const o = (typeof t === "object" && t !== null ? t : {}) as Record<string, unknown>;
-    if (typeof o.id !== "string" || !TASK_ID.test(o.id)) {
-      throw badRequest("invalid_task_id", `tasks[${i}].id must be 1-128 letters, digits or _ . : -`, `tasks[${i}].id`);
-    }
-    const reg: TaskRegistration = { id: o.id };
+    const reg: TaskRegistration = { id: validateTaskId(o.id, `tasks[${i}].id`) };
     if (typeof o.queue === "string") {
       if (o.queue.length === 0 || o.queue.length > 128) throw badRequest("invalid_queue", `tasks[${i}].queue must be 1-128 characters`, `tasks[${i}].queue`);
       reg.queue = o.queue;
