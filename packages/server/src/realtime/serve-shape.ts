@@ -65,6 +65,8 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
   if (offset.kind === "at" && !q.handle) throw badRequest("missing_handle", "the handle parameter is required with an offset other than -1 or now", PARAM.handle);
 
   const release = q.live ? ctx.limiter.acquire(ctx.envId) : undefined;
+  // An SSE response keeps its subscription slot until the stream closes; every other path gives it back here.
+  let handedOff = false;
   try {
     const shape = await ctx.registry.resolve(def);
     shape.lastReadAt = Date.now();
@@ -99,8 +101,8 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
     }
     const cursor = nextCursor(q.cursor, Math.max(1, Math.round(ctx.longPollMs / 1000)));
     if (q.sse) {
-      const done = release;
-      return streamSse(shape, offset.lsn, offset.text, cursor, ctx, () => done?.());
+      handedOff = true;
+      return streamSse(shape, offset.lsn, offset.text, cursor, ctx, () => release?.());
     }
     const result = read.messages.length ? read : await waitForChange(shape, offset.lsn, offset.text, ctx);
     if (result === "invalid") return mustRefetch((await ctx.registry.resolve(def)).handle);
@@ -114,7 +116,7 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
       etag: `"${shape.handle}:${q.offset}:${result.offset}${result.messages.length ? "" : `:${Date.now()}`}"`,
     });
   } finally {
-    if (!q.sse) release?.();
+    if (!handedOff) release?.();
   }
 }
 
