@@ -53,6 +53,13 @@ function banner(node: RunningNode, tasksDir: string | undefined, dataDir: string
   return lines.join("\n");
 }
 
+/** Worker restarts tolerated within a minute before `runcast dev` gives up on a crashing worker. */
+const MAX_WORKER_RESTARTS_PER_MINUTE = 5;
+
+function spawnDevWorker(tasksDir: string, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [BIN, "worker", "--tasks", tasksDir], { stdio: "inherit", env });
+}
+
 async function stopChild(child: ChildProcess, ms: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
@@ -78,19 +85,37 @@ program
     if (!existsSync(tasksDir)) throw new Error(`task folder ${tasksDir} does not exist`);
     const log = createLogger({ quiet: !process.env.RUNCAST_DEBUG });
     const node = await startNode(config, log);
-    const child = spawn(process.execPath, [BIN, "worker", "--tasks", tasksDir], {
-      stdio: "inherit",
-      env: { ...process.env, RUNCAST_API_URL: node.url, RUNCAST_SECRET_KEY: node.secretKey },
-    });
+    const env = { ...process.env, RUNCAST_API_URL: node.url, RUNCAST_SECRET_KEY: node.secretKey };
+    let stopping = false;
+    let child = spawnDevWorker(tasksDir, env);
+    const recentCrashes: number[] = [];
+    // A worker that dies (a task crashed the process) is started again, unless it keeps dying.
+    const supervise = (c: ChildProcess) =>
+      c.on("exit", (code, signal) => {
+        if (stopping) return;
+        const now = Date.now();
+        recentCrashes.push(now);
+        while (recentCrashes.length && (recentCrashes[0] ?? now) < now - 60_000) recentCrashes.shift();
+        if (recentCrashes.length > MAX_WORKER_RESTARTS_PER_MINUTE) {
+          process.stderr.write(`  the worker keeps exiting (${recentCrashes.length} times in a minute); not restarting it. Fix the tasks, then restart runcast dev.\n`);
+          return;
+        }
+        const delay = Math.min(30_000, 500 * 2 ** (recentCrashes.length - 1));
+        process.stderr.write(`  worker exited (${signal ?? `code ${code}`}); restarting it in ${delay} ms\n`);
+        setTimeout(() => {
+          if (stopping) return;
+          child = spawnDevWorker(tasksDir, env);
+          supervise(child);
+        }, delay).unref();
+      });
+    supervise(child);
     process.stdout.write(banner(node, tasksDir, config.dataDir) + "\n");
     onShutdown(async () => {
+      stopping = true;
       process.stdout.write("\n  stopping…\n");
       await stopChild(child, 10_000);
       await node.close();
       return 0;
-    });
-    child.on("exit", (code) => {
-      if (code && code !== 0) process.stderr.write(`worker exited with code ${code}\n`);
     });
   });
 
@@ -125,6 +150,21 @@ program
       await worker.stop();
       return 0;
     });
+    // A task's error that escapes it (thrown from a timer, a rejection nobody awaits) would kill the
+    // process silently; report the runs it held as crashed first, then exit non-zero.
+    let crashing = false;
+    const onFatal = (err: unknown) => {
+      process.stderr.write(`[worker] uncaught error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      if (crashing) return;
+      crashing = true;
+      const timer = setTimeout(() => process.exit(1), 10_000);
+      void worker.crash(err).finally(() => {
+        clearTimeout(timer);
+        process.exit(1);
+      });
+    };
+    process.on("uncaughtException", onFatal);
+    process.on("unhandledRejection", onFatal);
     await worker.done();
   });
 

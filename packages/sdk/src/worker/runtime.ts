@@ -38,11 +38,19 @@ interface DequeuedRun {
 /** Consecutive failed dequeue calls tolerated (server restarting) before the worker gives up. */
 const MAX_DEQUEUE_FAILURES = 60;
 
+type EndKind = "interrupted" | "timed_out" | "canceled" | "crashed";
+const END_NAMES: Record<EndKind, string> = {
+  interrupted: "WorkerInterrupted",
+  timed_out: "MaxDurationExceeded",
+  canceled: "RunCanceled",
+  crashed: "WorkerCrashed",
+};
+
 class AttemptEnded extends Error {
-  readonly kind: "interrupted" | "timed_out" | "canceled";
-  constructor(kind: "interrupted" | "timed_out" | "canceled", message: string) {
+  readonly kind: EndKind;
+  constructor(kind: EndKind, message: string) {
     super(message);
-    this.name = kind === "timed_out" ? "MaxDurationExceeded" : kind === "interrupted" ? "WorkerInterrupted" : "RunCanceled";
+    this.name = END_NAMES[kind];
     this.kind = kind;
   }
 }
@@ -116,10 +124,25 @@ export class Worker {
     await this.#loop;
   }
 
-  async stop(): Promise<void> {
+  /** Graceful shutdown: running attempts are aborted and reported INTERRUPTED. */
+  stop(): Promise<void> {
+    return this.#shutdown(new AttemptEnded("interrupted", "the worker was shut down while the run executed"));
+  }
+
+  /**
+   * The process is going down on an error no task caught (an exception thrown from a timer, an
+   * unhandled rejection): its running attempts are reported crashed (retried while attempts remain)
+   * instead of waiting for their leases to expire.
+   */
+  crash(error: unknown): Promise<void> {
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return this.#shutdown(new AttemptEnded("crashed", `the worker process crashed on an uncaught error (${detail})`));
+  }
+
+  async #shutdown(reason: AttemptEnded): Promise<void> {
     if (this.#stopping.signal.aborted) return this.done();
     this.#stopping.abort();
-    for (const { controller } of this.#active.values()) controller.abort(new AttemptEnded("interrupted", "the worker was shut down while the run executed"));
+    for (const { controller } of this.#active.values()) controller.abort(reason);
     await Promise.all([...this.#active.values()].map((a) => a.done));
     this.#activeChanged.abort();
     await this.#loop;

@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { configure, runs, tasks, type RealtimeRun } from "@runcast/sdk";
+import { configure, runs, tasks, type AnyTask, type RealtimeRun } from "@runcast/sdk";
 import type { sleeper } from "../testing/tasks/basic.ts";
 import { startTestNode, TEST_TASKS_DIR, waitFor, type TestNode } from "../testing/node.ts";
 import { spawnWorker, type WorkerProcess } from "../testing/worker-process.ts";
@@ -29,8 +29,8 @@ after(async () => {
   await node?.stop();
 });
 
-async function startWorker(): Promise<WorkerProcess> {
-  const w = spawnWorker(node.url, node.secretKey, TEST_TASKS_DIR);
+async function startWorker(tasksDir = TEST_TASKS_DIR): Promise<WorkerProcess> {
+  const w = spawnWorker(node.url, node.secretKey, tasksDir);
   workers.push(w);
   await w.ready;
   return w;
@@ -72,4 +72,15 @@ test("a worker killed mid-run with no attempts left: the run ends CRASHED", asyn
   const last = seen.at(-1)!;
   assert.ok(last.finishedAt);
   assert.match(last.error?.message ?? "", /heartbeat/);
+});
+
+test("an error no task can catch: the worker reports its run CRASHED before exiting, without waiting for the lease", async () => {
+  await killAll();
+  // The lease here is 1 s, but lease expiry would say "stopped heartbeating": the message tells who ended it.
+  const w = await startWorker(new URL("../testing/tasks-crash/", import.meta.url).pathname);
+  const handle = await tasks.trigger<AnyTask>("exploder", {}, { delay: "1s" });
+  const seen = await collect(handle.id);
+  assert.deepEqual(seen.map((r) => r.status), ["DELAYED", "QUEUED", "EXECUTING", "CRASHED"]);
+  assert.match(seen.at(-1)!.error?.message ?? "", /boom from a timer/);
+  assert.equal(await w.exited, 1);
 });
