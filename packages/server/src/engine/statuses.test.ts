@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { configure, runs, tasks, RuncastApiError, type AnyTask, type RunHandle } from "@runcast/sdk";
 import { Worker } from "@runcast/sdk/worker";
-import { aborted } from "../testing/tasks/lifecycle.ts";
+import { aborted, hookCalls } from "../testing/tasks/lifecycle.ts";
 import { startTestNode, TEST_TASKS_DIR, waitFor, type TestNode } from "../testing/node.ts";
 
 let node: TestNode;
@@ -116,6 +116,16 @@ test("FROZEN: batchTriggerAndWait waits for every run of the batch, results in i
     [out.batchId],
   );
   assert.deepEqual(rows[0], { n: 12, parents: 1 });
+});
+
+test("onStart / onSuccess / onFailure run around the task, inside the run", async () => {
+  const ok = await watch(trigger("hooked", { fail: false }));
+  assert.deepEqual(ok.statuses.at(-1), "COMPLETED");
+  assert.deepEqual(hookCalls.get(ok.id), ["start", "success:true"]);
+  assert.deepEqual(ok.last.metadata, { hook: "success" });
+  const bad = await watch(trigger("hooked", { fail: true }));
+  assert.deepEqual(bad.statuses.at(-1), "FAILED");
+  assert.deepEqual(hookCalls.get(bad.id), ["start", "failure:asked to fail"]);
 });
 
 test("TIMED_OUT: maxDuration aborts the attempt", async () => {

@@ -1,4 +1,4 @@
-import { task, wait } from "@runcast/sdk";
+import { metadata, task, wait } from "@runcast/sdk";
 import { echo } from "./basic.ts";
 
 /** Runs whose abort signal fired, by id (read by tests in the same process). */
@@ -92,5 +92,24 @@ export const fanout = task({
   run: async (payload: { n: number }) => {
     const result = await echo.batchTriggerAndWait(Array.from({ length: payload.n }, (_, i) => ({ payload: { value: `v${i}` } })));
     return { echoed: result.runs.map((r) => r.unwrap().echoed), batchId: result.id };
+  },
+});
+
+/** Hook calls of `hooked` runs, by run id (read by tests in the same process). */
+export const hookCalls = new Map<string, string[]>();
+const record = (id: string, call: string) => hookCalls.set(id, [...(hookCalls.get(id) ?? []), call]);
+
+/** Exercises onStart / onSuccess / onFailure; metadata written in a hook reaches the run. */
+export const hooked = task({
+  id: "hooked",
+  onStart: (_payload: { fail: boolean }, { ctx }) => record(ctx.run.id, "start"),
+  onSuccess: (_payload, output, { ctx }) => {
+    record(ctx.run.id, `success:${output.ok}`);
+    metadata.set("hook", "success");
+  },
+  onFailure: (_payload, error, { ctx }) => record(ctx.run.id, `failure:${error instanceof Error ? error.message : String(error)}`),
+  run: async (payload: { fail: boolean }) => {
+    if (payload.fail) throw new Error("asked to fail");
+    return { ok: true };
   },
 });
