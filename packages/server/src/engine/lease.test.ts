@@ -45,7 +45,7 @@ async function collect(id: string): Promise<RealtimeRun<typeof sleeper>[]> {
 test("a worker killed mid-run: the lease expires and the run is retried on another worker", async () => {
   const first = await startWorker();
   // The short delay lets the subscriber attach before anything happens, so it sees every status.
-  const handle = await tasks.trigger<typeof sleeper>("sleeper", { ms: 1_500 }, { maxAttempts: 2, delay: "1s" });
+  const handle = await tasks.trigger<typeof sleeper>("sleeper", { ms: 1_500 }, { maxAttempts: 2, delay: "2s" });
   const watching = collect(handle.id);
   await waitFor(async () => (await runs.retrieve(handle.id)).status === "EXECUTING", "the run to start");
   first.child.kill("SIGKILL");
@@ -62,7 +62,7 @@ test("a worker killed mid-run: the lease expires and the run is retried on anoth
 test("a worker killed mid-run with no attempts left: the run ends CRASHED", async () => {
   await killAll();
   const w = await startWorker();
-  const handle = await tasks.trigger<typeof sleeper>("sleeper", { ms: 60_000 }, { delay: "1s" });
+  const handle = await tasks.trigger<typeof sleeper>("sleeper", { ms: 60_000 }, { delay: "2s" });
   const watching = collect(handle.id);
   await waitFor(async () => (await runs.retrieve(handle.id)).status === "EXECUTING", "the run to start");
   w.child.kill("SIGKILL");
@@ -78,7 +78,7 @@ test("an error no task can catch: the worker reports its run CRASHED before exit
   await killAll();
   // The lease here is 1 s, but lease expiry would say "stopped heartbeating": the message tells who ended it.
   const w = await startWorker(new URL("../testing/tasks-crash/", import.meta.url).pathname);
-  const handle = await tasks.trigger<AnyTask>("exploder", {}, { delay: "1s" });
+  const handle = await tasks.trigger<AnyTask>("exploder", {}, { delay: "2s" });
   const seen = await collect(handle.id);
   assert.deepEqual(seen.map((r) => r.status), ["DELAYED", "QUEUED", "EXECUTING", "CRASHED"]);
   assert.match(seen.at(-1)!.error?.message ?? "", /boom from a timer/);

@@ -28,22 +28,29 @@ after(async () => {
   await node?.stop();
 });
 
-/** Subscribes right away and collects every status until the run finishes. */
+/**
+ * Subscribes right away and collects every status until the run finishes. `attached` resolves once
+ * the subscriber has the run's first state.
+ */
 function watch(handle: RunHandle | Promise<RunHandle>) {
-  return (async () => {
+  let attach!: () => void;
+  const attached = new Promise<void>((r) => (attach = r));
+  const done = (async () => {
     const h = await handle;
     const statuses: string[] = [];
     let last;
     for await (const run of runs.subscribeToRun(h.id)) {
       statuses.push(run.status);
       last = run;
+      attach();
     }
     return { id: h.id, statuses, last: last! };
   })();
+  return Object.assign(done, { attached });
 }
 
 const trigger = (id: string, payload: unknown, options: Parameters<typeof tasks.trigger>[2] = {}) =>
-  tasks.trigger<AnyTask>(id, payload, { delay: "1s", ...options });
+  tasks.trigger<AnyTask>(id, payload, { delay: "2s", ...options });
 
 test("EXPIRED: a run whose ttl passes before it starts", async () => {
   const seen = await watch(tasks.trigger<AnyTask>("echo", { value: "never" }, { ttl: "1s" }));
@@ -55,8 +62,7 @@ test("EXPIRED: a run whose ttl passes before it starts", async () => {
 
 test("WAITING_FOR_DEPLOY: a task id no worker has registered yet runs once a worker registering it connects", async () => {
   const watching = watch(tasks.trigger<AnyTask>("newcomer", { n: 21 }));
-  await waitFor(() => node.sync.registry.size > 0, "the subscriber to attach");
-  await new Promise((r) => setTimeout(r, 100));
+  await watching.attached;
   const late = new Worker({ tasksDir: new URL("../testing/tasks-later/", import.meta.url).pathname, config: { baseURL: node.url, secretKey: node.secretKey } });
   await late.start();
   try {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { configure, runs, tasks, type RealtimeRun } from "@runcast/sdk";
 import { Worker } from "@runcast/sdk/worker";
 import type { echo } from "../testing/tasks/basic.ts";
-import { startTestNode, TEST_TASKS_DIR, waitFor, type TestNode } from "../testing/node.ts";
+import { startTestNode, TEST_TASKS_DIR, type TestNode } from "../testing/node.ts";
 
 let node: TestNode;
 const workers: Worker[] = [];
@@ -33,16 +33,23 @@ test("two concurrent subscribers both see every status, in order", async () => {
   const handle = await tasks.trigger<typeof echo>("echo", { value: "both", delayMs: 200 });
   assert.equal((await runs.retrieve(handle.id)).status, "WAITING_FOR_DEPLOY");
 
-  const collect = async () => {
-    const seen: RealtimeRun<typeof echo>[] = [];
-    for await (const run of runs.subscribeToRun<typeof echo>(handle.id)) seen.push(run);
-    return seen;
+  const attached: Promise<void>[] = [];
+  const collect = () => {
+    let attach!: () => void;
+    attached.push(new Promise<void>((r) => (attach = r)));
+    return (async () => {
+      const seen: RealtimeRun<typeof echo>[] = [];
+      for await (const run of runs.subscribeToRun<typeof echo>(handle.id)) {
+        seen.push(run);
+        attach();
+      }
+      return seen;
+    })();
   };
   const a = collect();
   const b = collect();
-  // Both have their snapshot (WAITING_FOR_DEPLOY) before a worker connects.
-  await waitFor(() => node.sync.registry.size > 0, "the shape to exist");
-  await new Promise((r) => setTimeout(r, 100));
+  // Both have their first state (WAITING_FOR_DEPLOY) before a worker connects.
+  await Promise.all(attached);
   await newWorker().start();
   const [seenA, seenB] = await Promise.all([a, b]);
   const expected = ["WAITING_FOR_DEPLOY", "QUEUED", "EXECUTING", "COMPLETED"];
