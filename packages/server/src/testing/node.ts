@@ -28,6 +28,9 @@ export async function startTestNode(overrides: Partial<NodeConfig> = {}, db?: Em
     port: 0,
     host: "127.0.0.1",
     databaseUrl: database.url,
+    // Slot names are per server, not per database: on a shared external server each test database
+    // gets its own (stable across a test's restarts of the node).
+    nodeId: new URL(database.url).pathname.replace(/\W/g, "").slice(0, 40) || "main",
     ...overrides,
   };
   let node: RunningNode;
