@@ -20,6 +20,8 @@ export interface NodeConfig {
   nodeId: string;
   /** Largest accepted request body, bytes. */
   maxBodyBytes: number;
+  /** Log entries a shape keeps for resuming readers (sync/SPEC.md L2). */
+  shapeLogEntries: number;
   /** Pricing behind costInCents / baseCostInCents. */
   costCentsPerSecond: number;
   baseCostCents: number;
@@ -54,6 +56,7 @@ export function configFromEnv(
     leaseMs: intFrom(env.RUNCAST_LEASE_MS, 30_000, "RUNCAST_LEASE_MS"),
     nodeId: (env.RUNCAST_NODE_ID ?? "main").replace(/[^a-z0-9_]/gi, "_").toLowerCase(),
     maxBodyBytes: intFrom(env.RUNCAST_MAX_BODY_BYTES, 3 * 1024 * 1024, "RUNCAST_MAX_BODY_BYTES"),
+    shapeLogEntries: intFrom(env.RUNCAST_SHAPE_LOG_ENTRIES, 10_000, "RUNCAST_SHAPE_LOG_ENTRIES"),
     // Defaults in the order of magnitude of a small cloud machine.
     costCentsPerSecond: numberFrom(env.RUNCAST_COST_CENTS_PER_SECOND, 0.0017, "RUNCAST_COST_CENTS_PER_SECOND"),
     baseCostCents: numberFrom(env.RUNCAST_BASE_COST_CENTS, 0.0025, "RUNCAST_BASE_COST_CENTS"),

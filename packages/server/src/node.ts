@@ -67,7 +67,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       slotName: `runcast_${config.nodeId}`,
       publicationName: "runcast",
       tables: ["public.runs"],
-      registry: { idleMs: 5 * 60_000, maxEntries: 10_000, maxResponseBytes: 1024 * 1024 },
+      registry: { idleMs: 5 * 60_000, maxEntries: config.shapeLogEntries, maxResponseBytes: 1024 * 1024 },
       log: (msg) => log("warn", msg, { component: "sync" }),
     });
     await sync.start();

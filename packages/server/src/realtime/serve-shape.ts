@@ -70,7 +70,9 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
   try {
     const shape = await ctx.registry.resolve(def);
     shape.lastReadAt = Date.now();
-    const base = { [HEADER.handle]: shape.handle };
+    // A reader that started over under an alias keeps it; everyone else gets the shape's own handle.
+    const handle = shape.answersTo(q.handle) ? (q.handle as string) : shape.handle;
+    const base = { [HEADER.handle]: handle };
     if (offset.kind !== "at") {
       const messages = offset.kind === "start" && shape.spec.log === "full" ? shape.materialize() : [];
       const at = shape.lastOffset;
@@ -81,11 +83,11 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
         [HEADER.upToDate]: "",
         [HEADER.hasData]: String(messages.length > 0),
         "cache-control": CACHE.nonLive,
-        etag: `"${shape.handle}:${q.offset}:${at}"`,
+        etag: `"${handle}:${q.offset}:${at}"`,
       });
     }
-    if (q.handle !== shape.handle) return mustRefetch(shape.handle);
-    if (shape.isBehindLog(offset.lsn)) return mustRefetch((await rotate(ctx.registry, shape, def)).handle);
+    if (!shape.answersTo(q.handle)) return mustRefetch(shape.handle);
+    if (shape.isBehindLog(offset.lsn)) return mustRefetch(ctx.registry.alias(shape));
 
     const read = shape.readAfter(offset.lsn, offset.text);
     if (!q.live) {
@@ -96,13 +98,13 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
         ...(read.upToDate ? { [HEADER.upToDate]: "" } : {}),
         [HEADER.hasData]: String(read.messages.length > 0),
         "cache-control": CACHE.nonLive,
-        etag: `"${shape.handle}:${q.offset}:${read.offset}"`,
+        etag: `"${handle}:${q.offset}:${read.offset}"`,
       });
     }
     const cursor = nextCursor(q.cursor, Math.max(1, Math.round(ctx.longPollMs / 1000)));
     if (q.sse) {
       handedOff = true;
-      return streamSse(shape, offset.lsn, offset.text, cursor, ctx, () => release?.());
+      return streamSse(shape, handle, offset.lsn, offset.text, cursor, ctx, () => release?.());
     }
     const result = read.messages.length ? read : await waitForChange(shape, offset.lsn, offset.text, ctx);
     if (result === "invalid") return mustRefetch((await ctx.registry.resolve(def)).handle);
@@ -113,17 +115,11 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
       [HEADER.upToDate]: "",
       [HEADER.hasData]: String(result.messages.length > 0),
       "cache-control": CACHE.live,
-      etag: `"${shape.handle}:${q.offset}:${result.offset}${result.messages.length ? "" : `:${Date.now()}`}"`,
+      etag: `"${handle}:${q.offset}:${result.offset}${result.messages.length ? "" : `:${Date.now()}`}"`,
     });
   } finally {
     if (!handedOff) release?.();
   }
-}
-
-/** A reader fell behind the bounded log: start the shape afresh under a new handle. */
-async function rotate(registry: ShapeRegistry, shape: Shape, def: ShapeDefinition): Promise<Shape> {
-  registry.invalidateShape(shape);
-  return registry.resolve(def);
 }
 
 /** Holds a live request until the shape changes after `lsn`, the long-poll times out, or the client leaves. */
@@ -149,7 +145,7 @@ async function waitForChange(shape: Shape, lsn: bigint, text: string, ctx: Serve
   }
 }
 
-function streamSse(shape: Shape, lsn: bigint, text: string, cursor: string, ctx: ServeContext, release: () => void): Response {
+function streamSse(shape: Shape, handle: string, lsn: bigint, text: string, cursor: string, ctx: ServeContext, release: () => void): Response {
   const encoder = new TextEncoder();
   let position = lsn;
   let cleanup = () => {};
@@ -205,7 +201,7 @@ function streamSse(shape: Shape, lsn: bigint, text: string, cursor: string, ctx:
       "content-type": "text/event-stream",
       "cache-control": CACHE.sse,
       connection: "keep-alive",
-      [HEADER.handle]: shape.handle,
+      [HEADER.handle]: handle,
       [HEADER.offset]: text,
       [HEADER.cursor]: cursor,
     },

@@ -49,6 +49,8 @@ type Listener = () => void;
  */
 export class Shape {
   readonly handle: string;
+  /** Further handles of this shape, given to readers that had to start over (SPEC.md H2). */
+  readonly aliases = new Set<string>();
   readonly key: string;
   readonly spec: ShapeSpec;
   readonly schemaHeader: string;
@@ -188,6 +190,11 @@ export class Shape {
     }
     const last = this.entries[i - 1] as LogEntry;
     return { messages, offset: last.offset, lsn: last.lsn, upToDate: i >= this.entries.length };
+  }
+
+  /** Whether `handle` names this shape (its own handle or an alias). */
+  answersTo(handle: string | undefined): boolean {
+    return handle !== undefined && (handle === this.handle || this.aliases.has(handle));
   }
 
   /** True when a reader at `lsn` has missed dropped entries and must refetch. */

@@ -126,9 +126,15 @@ export class ShapeRegistry {
     for (const shape of victims) this.#remove(shape, true);
   }
 
-  /** Drops one shape (its readers get must-refetch); the next resolve creates it afresh. */
-  invalidateShape(shape: Shape): void {
-    this.#remove(shape, true);
+  /**
+   * A new handle for an existing shape (SPEC.md H2): given to a reader that fell behind the bounded log,
+   * so it alone starts over while every other reader of the shape carries on.
+   */
+  alias(shape: Shape): string {
+    const handle = newHandle(shape.key);
+    shape.aliases.add(handle);
+    this.#byHandle.set(handle, shape);
+    return handle;
   }
 
   evictIdle(now: number): void {
@@ -217,6 +223,7 @@ export class ShapeRegistry {
   #remove(shape: Shape, invalidate: boolean): void {
     if (this.#byKey.get(shape.key) === shape) this.#byKey.delete(shape.key);
     this.#byHandle.delete(shape.handle);
+    for (const alias of shape.aliases) this.#byHandle.delete(alias);
     const oid = shape.spec.table.oid;
     const eq = shape.spec.where?.equality;
     if (eq) {
