@@ -66,7 +66,9 @@ export class Shape {
   #materialized: string[] | undefined;
   readonly #listeners = new Set<Listener>();
   readonly #limits: ShapeLimits;
-  readonly #relation: string;
+  readonly #relation: readonly [string, string];
+  /** Messages of the transaction being applied; serialised once, when it is complete. */
+  #txMessages: { offset: string; msg: { headers: Record<string, unknown> } }[] = [];
   readonly #selected: string[];
   readonly #keyCols: string[];
 
@@ -75,7 +77,7 @@ export class Shape {
     this.key = key;
     this.spec = spec;
     this.#limits = limits;
-    this.#relation = JSON.stringify([spec.table.schema, spec.table.name]);
+    this.#relation = [spec.table.schema, spec.table.name];
     this.#selected = spec.columns.map((c) => c.name);
     this.#keyCols = spec.table.keyColumns;
     const schema: Record<string, Record<string, unknown>> = {};
@@ -134,7 +136,7 @@ export class Shape {
     const snap = this.#snapshot;
     if (snap && tx.commitLsn <= snap.lsn && visibleInSnapshot(tx.xid, snap)) return;
     if (snap && tx.commitLsn > snap.lsn) this.#snapshot = undefined;
-    const before = this.entries.length;
+    this.#txMessages = [];
     let op = 0;
     for (const change of tx.changes) {
       if (change.kind === "truncate") {
@@ -151,8 +153,11 @@ export class Shape {
         throw err;
       }
     }
-    if (this.entries.length === before) return;
-    this.#markLast(before);
+    const messages = this.#txMessages;
+    this.#txMessages = [];
+    if (!messages.length) return;
+    (messages.at(-1) as (typeof messages)[number]).msg.headers.last = true;
+    for (const { offset, msg } of messages) this.entries.push({ lsn: tx.commitLsn, offset, json: JSON.stringify(msg) });
     this.#materialized = undefined;
     this.#trim();
     this.#emit();
@@ -162,7 +167,7 @@ export class Shape {
   materialize(): string[] {
     if (!this.#materialized) {
       this.#materialized = [...this.rows].map(([key, value]) =>
-        JSON.stringify({ key, value, headers: { operation: "insert", relation: JSON.parse(this.#relation) } }),
+        JSON.stringify({ key, value, headers: { operation: "insert", relation: this.#relation } }),
       );
     }
     return this.#materialized;
@@ -245,23 +250,15 @@ export class Shape {
   #push(tx: Transaction, op: number, operation: string, key: string, value: Row, oldValue?: Row): number {
     const headers: Record<string, unknown> = {
       operation,
-      relation: JSON.parse(this.#relation),
+      relation: this.#relation,
       lsn: tx.commitLsn.toString(),
       op_position: op,
       txids: [tx.xid],
     };
-    const msg: Record<string, unknown> = { key, value, headers };
+    const msg: { headers: Record<string, unknown>; [k: string]: unknown } = { key, value, headers };
     if (oldValue) msg.old_value = oldValue;
-    this.entries.push({ lsn: tx.commitLsn, offset: formatOffset(tx.commitLsn, op), json: JSON.stringify(msg) });
+    this.#txMessages.push({ offset: formatOffset(tx.commitLsn, op), msg });
     return op + 2;
-  }
-
-  #markLast(from: number): void {
-    const last = this.entries.at(-1);
-    if (!last || this.entries.length <= from) return;
-    const msg = JSON.parse(last.json) as { headers: Record<string, unknown> };
-    msg.headers.last = true;
-    last.json = JSON.stringify(msg);
   }
 
   #applyChange(tx: Transaction, change: Exclude<Change, { kind: "truncate" }>, op: number): number {
