@@ -163,19 +163,24 @@ function streamSse(shape: Shape, handle: string, lsn: bigint, text: string, curs
           // Already closed by the runtime when the client left.
         }
       };
-      const flush = () => {
-        if (closed) return;
-        if (shape.state === "invalid") return close();
+      /** Sends what is past the client's position; false when there was nothing. */
+      const flush = (): boolean => {
+        if (closed) return false;
+        if (shape.state === "invalid") {
+          close();
+          return false;
+        }
         const read = shape.readAfter(position, text);
-        if (!read.messages.length) return;
+        if (!read.messages.length) return false;
         position = read.lsn;
         let chunk = "";
         for (const m of read.messages) chunk += `data: ${m}\n\n`;
         if (read.upToDate) chunk += `data: ${upToDateMessage(ctx.registry.lastLsn)}\n\n`;
         controller.enqueue(encoder.encode(chunk));
         if (!read.upToDate) queueMicrotask(flush);
+        return true;
       };
-      const off = shape.listen(flush);
+      const off = shape.listen(() => void flush());
       const keepAlive = setInterval(() => !closed && controller.enqueue(encoder.encode(": keep-alive\n\n")), SSE_KEEPALIVE_MS);
       const endTimer = setTimeout(close, SSE_OPEN_MS);
       ctx.signal.addEventListener("abort", close, { once: true });
@@ -186,9 +191,7 @@ function streamSse(shape: Shape, handle: string, lsn: bigint, text: string, curs
         ctx.signal.removeEventListener("abort", close);
       };
       // Whatever is already past the client's offset goes first; otherwise tell it it is up to date.
-      const first = shape.readAfter(position, text);
-      if (first.messages.length) flush();
-      else controller.enqueue(encoder.encode(`data: ${upToDateMessage(ctx.registry.lastLsn)}\n\n`));
+      if (!flush() && !closed) controller.enqueue(encoder.encode(`data: ${upToDateMessage(ctx.registry.lastLsn)}\n\n`));
     },
     cancel() {
       cleanup();
