@@ -13,6 +13,7 @@ import type { Engine } from "./engine/engine.ts";
 import { RuncastError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { SubscriptionLimiter } from "./realtime/limits.ts";
+import { allowOrigin } from "./realtime/cors.ts";
 import { EXPOSED_HEADERS } from "./realtime/protocol.ts";
 import { runFeedRoutes } from "./realtime/run-feeds.ts";
 import { shapeRoutes } from "./realtime/shape-routes.ts";
@@ -27,6 +28,8 @@ export interface AppDeps {
   log: Logger;
   longPollMs: number;
   maxBodyBytes: number;
+  sseMaxUnsentBytes: number;
+  shapeTables: string[];
   /** Aborts every held request when the node shuts down. */
   shutdown: AbortSignal;
 }
@@ -38,7 +41,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
   app.use(
     "*",
     cors({
-      origin: (origin) => origin || "*",
+      origin: allowOrigin,
       allowMethods: ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"],
       exposeHeaders: EXPOSED_HEADERS,
       maxAge: 300,
@@ -81,7 +84,15 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     app.use(prefix, authenticate(deps.keys));
   }
 
-  const feeds = { pool: deps.pool, registry: deps.sync.registry, limiter: deps.limiter, longPollMs: deps.longPollMs, shutdown: deps.shutdown };
+  const feeds = {
+    pool: deps.pool,
+    registry: deps.sync.registry,
+    limiter: deps.limiter,
+    longPollMs: deps.longPollMs,
+    sseMaxUnsentBytes: deps.sseMaxUnsentBytes,
+    shapeTables: deps.shapeTables,
+    shutdown: deps.shutdown,
+  };
   app.route("/", runRoutes(deps.engine, deps.keys));
   app.route("/", batchRoutes(deps.engine, deps.keys));
   app.route("/", workerRoutes(deps.engine, deps.shutdown));

@@ -20,8 +20,14 @@ export interface NodeConfig {
   nodeId: string;
   /** Largest accepted request body, bytes. */
   maxBodyBytes: number;
-  /** Log entries a shape keeps for resuming readers (sync/SPEC.md L2). */
-  shapeLogEntries: number;
+  /** Byte budget of each shape's log, kept for resuming readers (sync/SPEC.md L2). */
+  shapeLogBytes: number;
+  /** Snapshot queries of new shapes are cancelled after this long. */
+  snapshotTimeoutMs: number;
+  /** An SSE reader stalled for a second with more than this many bytes waiting for it is cut off (B1). */
+  sseMaxUnsentBytes: number;
+  /** Tables `/v1/shape` may serve (`schema.table`); every user table when empty. */
+  shapeTables: string[];
   /** Pricing behind costInCents / baseCostInCents. */
   costCentsPerSecond: number;
   baseCostCents: number;
@@ -56,7 +62,10 @@ export function configFromEnv(
     leaseMs: intFrom(env.RUNCAST_LEASE_MS, 30_000, "RUNCAST_LEASE_MS"),
     nodeId: (env.RUNCAST_NODE_ID ?? "main").replace(/[^a-z0-9_]/gi, "_").toLowerCase(),
     maxBodyBytes: intFrom(env.RUNCAST_MAX_BODY_BYTES, 3 * 1024 * 1024, "RUNCAST_MAX_BODY_BYTES"),
-    shapeLogEntries: intFrom(env.RUNCAST_SHAPE_LOG_ENTRIES, 10_000, "RUNCAST_SHAPE_LOG_ENTRIES"),
+    shapeLogBytes: intFrom(env.RUNCAST_SHAPE_LOG_BYTES, 16 * 1024 * 1024, "RUNCAST_SHAPE_LOG_BYTES"),
+    snapshotTimeoutMs: intFrom(env.RUNCAST_SNAPSHOT_TIMEOUT_MS, 30_000, "RUNCAST_SNAPSHOT_TIMEOUT_MS"),
+    sseMaxUnsentBytes: intFrom(env.RUNCAST_SSE_MAX_UNSENT_BYTES, 8 * 1024 * 1024, "RUNCAST_SSE_MAX_UNSENT_BYTES"),
+    shapeTables: (env.RUNCAST_SHAPE_TABLES ?? "").split(",").map((t) => t.trim()).filter(Boolean),
     // Defaults in the order of magnitude of a small cloud machine.
     costCentsPerSecond: numberFrom(env.RUNCAST_COST_CENTS_PER_SECOND, 0.0017, "RUNCAST_COST_CENTS_PER_SECOND"),
     baseCostCents: numberFrom(env.RUNCAST_BASE_COST_CENTS, 0.0025, "RUNCAST_BASE_COST_CENTS"),

@@ -9,6 +9,7 @@ import { ensureDevEnvironment, KeyStore } from "./auth/keys.ts";
 import type { NodeConfig } from "./config.ts";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded.ts";
 import { migrate } from "./db/migrate.ts";
+import { RUNCAST_SCHEMA } from "./db/schema.ts";
 import { createPool } from "./db/pool.ts";
 import { Engine } from "./engine/engine.ts";
 import type { Logger } from "./log.ts";
@@ -53,7 +54,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       cleanups.push(() => db?.stop());
       databaseUrl = db.url;
     }
-    const pool = createPool(databaseUrl, { max: 20 });
+    const pool = createPool(databaseUrl, { max: 20, searchPath: RUNCAST_SCHEMA });
     cleanups.push(() => pool.end());
     const applied = await migrate(pool);
     if (applied.length) log("info", "migrations applied", { migrations: applied });
@@ -66,8 +67,19 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       connectionString: databaseUrl,
       slotName: `runcast_${config.nodeId}`,
       publicationName: "runcast",
-      tables: ["public.runs"],
-      registry: { idleMs: 5 * 60_000, maxEntries: config.shapeLogEntries, maxResponseBytes: 1024 * 1024 },
+      tables: [{ schema: RUNCAST_SCHEMA, name: "runs" }],
+      schema: RUNCAST_SCHEMA,
+      registry: {
+        idleMs: 5 * 60_000,
+        logBytes: config.shapeLogBytes,
+        snapshotTimeoutMs: config.snapshotTimeoutMs,
+        onShapeFailure: (shape, err) =>
+          log("warn", "shape invalidated by a failure; its readers start over", {
+            component: "sync",
+            table: `${shape.spec.table.schema}.${shape.spec.table.name}`,
+            error: err instanceof Error ? err.message : String(err),
+          }),
+      },
       log: (msg) => log("warn", msg, { component: "sync" }),
     });
     await sync.start();
@@ -105,6 +117,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       log,
       longPollMs: config.longPollMs,
       maxBodyBytes: config.maxBodyBytes,
+      sseMaxUnsentBytes: config.sseMaxUnsentBytes,
+      shapeTables: config.shapeTables,
       shutdown: shutdown.signal,
     });
     const server: ServerType = await new Promise((resolve, reject) => {

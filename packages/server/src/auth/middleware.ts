@@ -1,10 +1,12 @@
+import type { HttpBindings } from "@hono/node-server";
 import type { MiddlewareHandler } from "hono";
 import { RuncastError } from "../errors.ts";
 import type { KeyStore } from "./keys.ts";
 import { TokenError, unverifiedSubject, verifyPublicToken } from "./jwt.ts";
 import type { Principal } from "./principal.ts";
 
-export type AuthEnv = { Variables: { principal: Principal } };
+/** Handlers read the principal; shape routes also write to the raw Node response (`c.env.outgoing`). */
+export type AuthEnv = { Variables: { principal: Principal }; Bindings: HttpBindings };
 
 const unauthorized = (message: string) => new RuncastError(401, "unauthorized", message);
 

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type pg from "pg";
+import { RUNCAST_SCHEMA } from "./schema.ts";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.url));
 /** Arbitrary constant: serialises migration runs of every node sharing one database. */
@@ -30,14 +31,21 @@ export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Pro
   const applied: string[] = [];
   try {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
-    await client.query(`CREATE TABLE IF NOT EXISTS runcast_migrations (
+    // Runcast's schema comes first (its tables are created in it through the pool's search_path); the record of
+    // applied migrations moves there from `public` on databases created before the schema existed.
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${RUNCAST_SCHEMA}`);
+    await client.query(`DO $$ BEGIN
+      IF to_regclass('public.runcast_migrations') IS NOT NULL AND to_regclass('${RUNCAST_SCHEMA}.runcast_migrations') IS NULL THEN
+        ALTER TABLE public.runcast_migrations SET SCHEMA ${RUNCAST_SCHEMA};
+      END IF; END $$`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${RUNCAST_SCHEMA}.runcast_migrations (
       id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set((await client.query<{ id: number }>("SELECT id FROM runcast_migrations")).rows.map((r) => r.id));
+    const done = new Set((await client.query<{ id: number }>(`SELECT id FROM ${RUNCAST_SCHEMA}.runcast_migrations`)).rows.map((r) => r.id));
     for (const m of migrations) {
       if (done.has(m.id)) continue;
       await client.query("BEGIN");
       try {
-        await client.query("INSERT INTO runcast_migrations (id, name) VALUES ($1, $2)", [m.id, m.name]);
+        await client.query(`INSERT INTO ${RUNCAST_SCHEMA}.runcast_migrations (id, name) VALUES ($1, $2)`, [m.id, m.name]);
         await client.query(m.sql);
         await client.query("COMMIT");
         applied.push(m.name);

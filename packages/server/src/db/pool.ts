@@ -2,14 +2,14 @@ import pg from "pg";
 import { SESSION_OPTIONS } from "./session.ts";
 
 /**
- * A connection pool whose sessions all speak UTC, so `timestamp` columns (stored in UTC) and their text
+ * A connection pool whose sessions all speak UTC (Runcast's own pools also set `searchPath` to its schema), so `timestamp` columns (stored in UTC) and their text
  * form mean the same thing on every connection, including the replication one.
  */
-export function createPool(connectionString: string, opts: { max?: number; application?: string } = {}): pg.Pool {
+export function createPool(connectionString: string, opts: { max?: number; application?: string; searchPath?: string } = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max: opts.max ?? 10,
-    options: SESSION_OPTIONS,
+    options: opts.searchPath ? `${SESSION_OPTIONS} -c search_path=${opts.searchPath}` : SESSION_OPTIONS,
     application_name: opts.application ?? "runcast",
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.

@@ -6,8 +6,8 @@ let node: TestNode;
 
 before(async () => {
   node = await startTestNode({ maxSubscriptions: 3, longPollMs: 20_000 });
-  await node.pool.query("CREATE TABLE docs (id integer PRIMARY KEY, body text)");
-  await node.pool.query("INSERT INTO docs VALUES (1, 'x')");
+  await node.userPool.query("CREATE TABLE docs (id integer PRIMARY KEY, body text)");
+  await node.userPool.query("INSERT INTO docs VALUES (1, 'x')");
 });
 
 after(async () => {

@@ -21,8 +21,8 @@ after(async () => {
 
 test("after a restart an old handle gets 409 must-refetch with a new handle, and the client recovers", async () => {
   node = await startTestNode({}, db);
-  await node.pool.query("CREATE TABLE things (id integer PRIMARY KEY, name text)");
-  await node.pool.query("INSERT INTO things VALUES (1, 'a')");
+  await node.userPool.query("CREATE TABLE things (id integer PRIMARY KEY, name text)");
+  await node.userPool.query("INSERT INTO things VALUES (1, 'a')");
   const auth = { authorization: `Bearer ${node.secretKey}` };
   const first = await fetch(`${node.url}/v1/shape?table=things&offset=-1`, { headers: auth });
   const handle = first.headers.get("electric-handle")!;
@@ -31,7 +31,7 @@ test("after a restart an old handle gets 409 must-refetch with a new handle, and
   const key = node.secretKey;
   await node.stop();
   node = await startTestNode({}, db);
-  await node.pool.query("INSERT INTO things VALUES (2, 'b')");
+  await node.userPool.query("INSERT INTO things VALUES (2, 'b')");
   const stale = await fetch(`${node.url}/v1/shape?table=things&offset=${offset}&handle=${handle}`, { headers: { authorization: `Bearer ${key}` } });
   assert.equal(stale.status, 409);
   const fresh = stale.headers.get("electric-handle");

@@ -1,13 +1,16 @@
 import { Hono, type Context } from "hono";
 import type pg from "pg";
 import type { AuthEnv } from "../auth/middleware.ts";
-import { authorize } from "../auth/principal.ts";
+import { authorize, type Principal } from "../auth/principal.ts";
 import { runResources } from "../auth/run-resources.ts";
+import { RUNCAST_SCHEMA } from "../db/schema.ts";
 import { getRun } from "../engine/runs.ts";
 import { notFound } from "../errors.ts";
-import type { ShapeRegistry } from "../sync/shapes.ts";
+import type { Shape } from "../sync/shape.ts";
+import type { ShapeDefinition, ShapeRegistry } from "../sync/shapes.ts";
+import { rawResponseHeaders } from "./cors.ts";
 import type { SubscriptionLimiter } from "./limits.ts";
-import { parseShapeQuery, serveShape } from "./serve-shape.ts";
+import { parseShapeQuery, serveShape, type ServeContext } from "./serve-shape.ts";
 
 /** Columns of the realtime run object (everything a subscriber sees; engine bookkeeping stays out). */
 export const RUN_COLUMNS = [
@@ -47,7 +50,74 @@ export interface FeedDeps {
   registry: ShapeRegistry;
   limiter: SubscriptionLimiter;
   longPollMs: number;
+  sseMaxUnsentBytes: number;
+  /** `/v1/shape`'s allow-list (RUNCAST_SHAPE_TABLES); empty: every user table. */
+  shapeTables: string[];
   shutdown: AbortSignal;
+}
+
+/** How long SSE responses stay open and how often they carry a keep-alive comment (Electric: 60 s / 21 s). */
+const SSE_OPEN_MS = 60_000;
+const SSE_KEEPALIVE_MS = 21_000;
+const SSE_STALL_MS = 30_000;
+
+/** The serving context of one request: the raw response, its CORS headers, limits. */
+export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape?: (shape: Shape) => void): ServeContext {
+  return {
+    registry: deps.registry,
+    limiter: deps.limiter,
+    envId: c.get("principal").envId,
+    longPollMs: deps.longPollMs,
+    maxResponseBytes: 1024 * 1024,
+    sse: { openMs: SSE_OPEN_MS, keepAliveMs: SSE_KEEPALIVE_MS, stallMs: SSE_STALL_MS, maxUnsentBytes: deps.sseMaxUnsentBytes },
+    res: c.env.outgoing,
+    headers: rawResponseHeaders(c.req.header("origin")),
+    shutdown: deps.shutdown,
+    ...(authorizeShape ? { authorize: authorizeShape } : {}),
+  };
+}
+
+const RUNS_TABLE = { schema: RUNCAST_SCHEMA, name: "runs" };
+
+/** A feed of one environment's runs rows selected by `column = value`: the environment is part of the shape. */
+function runsDefinition(column: "id" | "batch_id", value: string, envId: string): ShapeDefinition {
+  return { table: RUNS_TABLE, where: `${column} = $1 AND env_id = $2`, params: [value, envId], columns: [...RUN_COLUMNS], replica: "default", log: "full" };
+}
+
+/**
+ * Authorisation of a run feed from the shape's own rows (SPEC.md A2): a held or resumed request costs no
+ * query, and a change of the run's tags or batch is seen at once. The first request for a run reads it.
+ */
+function authorizeRunShape(principal: Principal) {
+  return (shape: Shape) => {
+    const [row] = shape.rows.values();
+    if (!row) throw notFound("run_not_found", "the run does not exist in this environment");
+    authorize(principal, "read", runResources({ id: row.id ?? "", task_identifier: row.task_identifier ?? "", tags: parseTextArray(row.tags), batch_id: row.batch_id }));
+  };
+}
+
+/** `{a,"b c"}` → ["a", "b c"] (tags are plain text; the array output quotes what needs it). */
+function parseTextArray(text: string | null | undefined): string[] {
+  if (!text || text === "{}") return [];
+  const out: string[] = [];
+  const body = text.slice(1, -1);
+  let i = 0;
+  while (i < body.length) {
+    let item = "";
+    if (body[i] === '"') {
+      i++;
+      while (i < body.length && body[i] !== '"') {
+        if (body[i] === "\\") i++;
+        item += body[i++];
+      }
+      i++;
+    } else {
+      while (i < body.length && body[i] !== ",") item += body[i++];
+    }
+    out.push(item);
+    i++;
+  }
+  return out;
 }
 
 /**
@@ -57,34 +127,31 @@ export interface FeedDeps {
 export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
-  /** A feed of runs rows selected by one `column = $1` clause, through the shape engine. */
-  const serveRuns = (c: Context<AuthEnv>, where: string, value: string) =>
-    serveShape(
-      { table: "public.runs", where, params: [value], columns: [...RUN_COLUMNS], replica: "default", log: "full" },
-      parseShapeQuery(new URL(c.req.url).searchParams),
-      {
-        registry: deps.registry,
-        limiter: deps.limiter,
-        envId: c.get("principal").envId,
-        longPollMs: deps.longPollMs,
-        signal: AbortSignal.any([c.req.raw.signal, deps.shutdown]),
-      },
-    );
-
   app.get("/realtime/v1/runs/:runId", async (c) => {
     const principal = c.get("principal");
-    const run = await getRun(deps.pool, principal.envId, c.req.param("runId"));
-    authorize(principal, "read", runResources(run));
-    return serveRuns(c, "id = $1", run.id);
+    const runId = c.req.param("runId");
+    const query = parseShapeQuery(new URL(c.req.url).searchParams);
+    const def = runsDefinition("id", runId, principal.envId);
+    // Without a live shape for the run, read it first: a 404 for unknown runs, and no shape for them.
+    if (!deps.registry.existing(def)) {
+      const run = await getRun(deps.pool, principal.envId, runId);
+      authorize(principal, "read", runResources(run));
+    }
+    return serveShape(def, query, serveContext(deps, c, authorizeRunShape(principal)));
   });
 
   app.get("/realtime/v1/batches/:batchId", async (c) => {
     const principal = c.get("principal");
     const batchId = c.req.param("batchId");
+    const query = parseShapeQuery(new URL(c.req.url).searchParams);
     authorize(principal, "read", [{ type: "batch", id: batchId }, { type: "runs" }]);
-    const { rowCount } = await deps.pool.query("SELECT 1 FROM batches WHERE id = $1 AND env_id = $2", [batchId, principal.envId]);
-    if (!rowCount) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment`);
-    return serveRuns(c, "batch_id = $1", batchId);
+    const def = runsDefinition("batch_id", batchId, principal.envId);
+    // The shape exists only once the batch was found in this environment.
+    if (!deps.registry.existing(def)) {
+      const { rowCount } = await deps.pool.query("SELECT 1 FROM batches WHERE id = $1 AND env_id = $2", [batchId, principal.envId]);
+      if (!rowCount) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment`);
+    }
+    return serveShape(def, query, serveContext(deps, c));
   });
 
   return app;

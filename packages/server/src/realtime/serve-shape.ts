@@ -1,9 +1,12 @@
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { badRequest } from "../errors.ts";
 import { parseOffset } from "../sync/offset.ts";
 import type { Shape } from "../sync/shape.ts";
 import type { ShapeDefinition, ShapeRegistry } from "../sync/shapes.ts";
+import { bodyPieces, send, sendMustRefetch, sharedLiveBody, SseReader, type SseOptions } from "./delivery.ts";
 import type { SubscriptionLimiter } from "./limits.ts";
-import { CACHE, CONTROL_MUST_REFETCH, HEADER, PARAM, nextCursor, upToDateMessage } from "./protocol.ts";
+import { CACHE, HEADER, PARAM, nextCursor, upToDateMessage } from "./protocol.ts";
 
 export interface ShapeQuery {
   offset: string | undefined;
@@ -13,12 +16,27 @@ export interface ShapeQuery {
   sse: boolean;
 }
 
+/** Handles this server hands out (sync/shapes.ts newHandle); anything else is not worth a lookup. */
+const HANDLE = /^[0-9a-f]{8}-[0-9a-z]{1,40}$/;
+const SUBSET = "subset__";
+
+/** Parses the protocol parameters. Refuses NUL bytes anywhere and subset snapshots (not supported) with a 400. */
 export function parseShapeQuery(params: URLSearchParams): ShapeQuery {
+  for (const [k, v] of params) {
+    if (k.includes("\u0000") || v.includes("\u0000")) throw badRequest("invalid_parameter", `the ${JSON.stringify(k.replaceAll("\u0000", "\\0"))} parameter contains a NUL byte`, k.replaceAll("\u0000", ""));
+    if (k.startsWith(SUBSET)) {
+      throw badRequest("subset_not_supported", `subset snapshots (${k}) are not supported by this server; request the whole shape`, k);
+    }
+  }
   const live = params.has(PARAM.live) && params.get(PARAM.live) !== "false";
   const sseParam = params.get(PARAM.liveSse) ?? params.get(PARAM.experimentalLiveSse);
+  const handle = params.get(PARAM.handle) || undefined;
+  if (handle !== undefined && !HANDLE.test(handle)) {
+    throw badRequest("invalid_handle", `handle ${JSON.stringify(handle.slice(0, 100))} is not a shape handle this server issued`, PARAM.handle);
+  }
   return {
     offset: params.get(PARAM.offset) ?? undefined,
-    handle: params.get(PARAM.handle) || undefined,
+    handle,
     live,
     cursor: params.get(PARAM.cursor) ?? undefined,
     sse: live && sseParam === "true",
@@ -30,183 +48,164 @@ export interface ServeContext {
   limiter: SubscriptionLimiter;
   envId: string;
   longPollMs: number;
-  /** Aborts when the client goes away. */
-  signal: AbortSignal;
-}
-
-/** How long an SSE response stays open, and the keep-alive comment period (Electric: 60 s / 21 s). */
-const SSE_OPEN_MS = 60_000;
-const SSE_KEEPALIVE_MS = 21_000;
-
-function jsonBody(messages: readonly string[], tail?: string): string {
-  if (tail === undefined) return `[${messages.join(",")}]`;
-  return messages.length ? `[${messages.join(",")},${tail}]` : `[${tail}]`;
-}
-
-function respond(status: number, body: string, headers: Record<string, string>): Response {
-  return new Response(body, { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
-}
-
-/** 409: the handle is unknown, rotated or too far behind; the client starts over with the new handle. */
-function mustRefetch(handle: string): Response {
-  return respond(409, CONTROL_MUST_REFETCH, { [HEADER.handle]: handle, "cache-control": CACHE.refetch });
+  /** Largest non-live response body (more → the client asks again from the offset it got). */
+  maxResponseBytes: number;
+  sse: Omit<SseOptions, "globalLsn">;
+  /** The raw response: shape responses are written directly, sharing pre-encoded bytes. */
+  res: ServerResponse;
+  /** Headers every response carries (CORS, Vary). */
+  headers: OutgoingHttpHeaders;
+  /** Aborts every held request when the node shuts down. */
+  shutdown: AbortSignal;
+  /** Called with the shape before anything is sent (a front door's authorisation on the shape's rows). */
+  authorize?(shape: Shape): void;
 }
 
 /**
  * Serves one request of the shape protocol: snapshot (offset=-1), catch-up, live long-poll held until a
- * change commits, or SSE. Both the Electric front door (/v1/shape) and the Trigger.dev-style realtime
- * routes end here.
+ * change commits, or SSE. Both the Electric front door (/v1/shape) and the realtime routes end here. Errors
+ * before anything is written are thrown (the app turns them into JSON errors); the rest is written directly.
  */
 export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: ServeContext): Promise<Response> {
   if (q.offset === undefined) throw badRequest("missing_offset", "the offset parameter is required (-1 to start)", PARAM.offset);
   const offset = parseOffset(q.offset);
-  if (!offset) throw badRequest("invalid_offset", `offset ${JSON.stringify(q.offset)} is not -1, now or an offset returned earlier`, PARAM.offset);
+  if (!offset) throw badRequest("invalid_offset", `offset ${JSON.stringify(q.offset.slice(0, 100))} is not -1, now or an offset returned earlier`, PARAM.offset);
   if (q.live && offset.kind !== "at") throw badRequest("invalid_live", "live=true needs an offset returned earlier, not -1 or now", PARAM.live);
   if (offset.kind === "at" && !q.handle) throw badRequest("missing_handle", "the handle parameter is required with an offset other than -1 or now", PARAM.handle);
 
   const release = q.live ? ctx.limiter.acquire(ctx.envId) : undefined;
-  // An SSE response keeps its subscription slot until the stream closes; every other path gives it back here.
+  // A held request keeps its subscription slot until it is answered; every other path gives it back here.
   let handedOff = false;
   try {
     const shape = await ctx.registry.resolve(def);
+    ctx.authorize?.(shape);
     shape.lastReadAt = Date.now();
-    // A reader that started over under an alias keeps it; everyone else gets the shape's own handle.
-    const handle = shape.answersTo(q.handle) ? (q.handle as string) : shape.handle;
-    const base = { [HEADER.handle]: handle };
+    const { res, registry } = ctx;
+    const base = ctx.headers;
     if (offset.kind !== "at") {
-      const messages = offset.kind === "start" && shape.spec.log === "full" ? shape.materialize() : [];
+      const handle = shape.handle;
+      const pieces = offset.kind === "start" && shape.spec.log === "full" ? shape.materialize() : [];
       const at = shape.lastOffset;
-      return respond(200, jsonBody(messages, upToDateMessage(ctx.registry.lastLsn)), {
-        ...base,
-        [HEADER.offset]: at,
-        [HEADER.schema]: shape.schemaHeader,
-        [HEADER.upToDate]: "",
-        [HEADER.hasData]: String(messages.length > 0),
-        "cache-control": CACHE.nonLive,
-        etag: `"${handle}:${q.offset}:${at}"`,
-      });
+      send(
+        res,
+        200,
+        {
+          ...base,
+          [HEADER.handle]: handle,
+          [HEADER.offset]: at,
+          [HEADER.schema]: shape.schemaHeader,
+          [HEADER.upToDate]: "",
+          [HEADER.hasData]: String(pieces.length > 0),
+          "cache-control": CACHE.nonLive,
+          etag: `"${handle}:${q.offset}:${at}"`,
+        },
+        bodyPieces(pieces, upToDateMessage(registry.lastLsn)),
+      );
+      return RESPONSE_ALREADY_SENT;
     }
-    if (!shape.answersTo(q.handle)) return mustRefetch(shape.handle);
-    if (shape.isBehindLog(offset.lsn)) return mustRefetch(ctx.registry.alias(shape));
-
-    const read = shape.readAfter(offset.lsn, offset.text);
+    const handle = q.handle as string;
+    if (!shape.answersTo(handle)) {
+      sendMustRefetch(res, base, shape.handle);
+      return RESPONSE_ALREADY_SENT;
+    }
+    if (shape.log.isBehind(offset.lsn)) {
+      sendMustRefetch(res, base, registry.startOver(shape, handle));
+      return RESPONSE_ALREADY_SENT;
+    }
+    const headers = { ...base, [HEADER.handle]: handle };
     if (!q.live) {
-      return respond(200, jsonBody(read.messages, read.upToDate ? upToDateMessage(ctx.registry.lastLsn) : undefined), {
-        ...base,
-        [HEADER.offset]: read.offset,
-        [HEADER.schema]: shape.schemaHeader,
-        ...(read.upToDate ? { [HEADER.upToDate]: "" } : {}),
-        [HEADER.hasData]: String(read.messages.length > 0),
-        "cache-control": CACHE.nonLive,
-        etag: `"${handle}:${q.offset}:${read.offset}"`,
-      });
+      const read = shape.log.readAfter(offset.lsn, offset.text, ctx.maxResponseBytes);
+      send(
+        res,
+        200,
+        {
+          ...headers,
+          [HEADER.offset]: read.offset,
+          [HEADER.schema]: shape.schemaHeader,
+          ...(read.upToDate ? { [HEADER.upToDate]: "" } : {}),
+          [HEADER.hasData]: String(read.chunks.length > 0),
+          "cache-control": CACHE.nonLive,
+          etag: `"${handle}:${q.offset}:${read.offset}"`,
+        },
+        bodyPieces(read.chunks, read.upToDate ? upToDateMessage(registry.lastLsn) : undefined),
+      );
+      return RESPONSE_ALREADY_SENT;
     }
     const cursor = nextCursor(q.cursor, Math.max(1, Math.round(ctx.longPollMs / 1000)));
+    const liveHeaders = { ...headers, [HEADER.cursor]: cursor };
     if (q.sse) {
+      const reader = new SseReader(shape, res, offset.lsn, offset.text, { ...ctx.sse, globalLsn: () => registry.lastLsn }, () => release?.());
+      const stop = () => reader.close();
+      ctx.shutdown.addEventListener("abort", stop, { once: true });
+      res.once("close", () => ctx.shutdown.removeEventListener("abort", stop));
       handedOff = true;
-      return streamSse(shape, handle, offset.lsn, offset.text, cursor, ctx, () => release?.());
+      reader.start(liveHeaders);
+      return RESPONSE_ALREADY_SENT;
     }
-    const result = read.messages.length ? read : await waitForChange(shape, offset.lsn, offset.text, ctx);
-    if (result === "invalid") return mustRefetch((await ctx.registry.resolve(def)).handle);
-    return respond(200, jsonBody(result.messages, upToDateMessage(ctx.registry.lastLsn)), {
-      ...base,
-      [HEADER.offset]: result.offset,
-      [HEADER.cursor]: cursor,
-      [HEADER.upToDate]: "",
-      [HEADER.hasData]: String(result.messages.length > 0),
-      "cache-control": CACHE.live,
-      etag: `"${handle}:${q.offset}:${result.offset}${result.messages.length ? "" : `:${Date.now()}`}"`,
-    });
+    handedOff = true;
+    holdLongPoll(shape, def, offset.lsn, offset.text, liveHeaders, ctx, () => release?.());
+    return RESPONSE_ALREADY_SENT;
   } finally {
     if (!handedOff) release?.();
   }
 }
 
-/** Holds a live request until the shape changes after `lsn`, the long-poll times out, or the client leaves. */
-async function waitForChange(shape: Shape, lsn: bigint, text: string, ctx: ServeContext) {
+/**
+ * Holds a live long-poll until the shape has something after `lsn` (answered at once if it already has),
+ * the shape is invalidated or the reader falls out of the log (409), the hold times out (up-to-date, no
+ * changes), or the client leaves. Costs one waiter and one timer; no promise chain is kept per request.
+ */
+function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: string, headers: OutgoingHttpHeaders, ctx: ServeContext, release: () => void): void {
+  const { res, registry } = ctx;
+  let done = false;
   // ±15 % jitter so thousands of held requests do not all come back in the same millisecond.
-  const deadline = Date.now() + ctx.longPollMs * (0.85 + Math.random() * 0.3);
-  for (;;) {
-    if (shape.state === "invalid") return "invalid" as const;
-    const read = shape.readAfter(lsn, text);
-    const left = deadline - Date.now();
-    if (read.messages.length || left <= 0 || ctx.signal.aborted) return read;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        off();
-        ctx.signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, left);
-      const off = shape.listen(done);
-      ctx.signal.addEventListener("abort", done, { once: true });
-    });
-  }
-}
-
-function streamSse(shape: Shape, handle: string, lsn: bigint, text: string, cursor: string, ctx: ServeContext, release: () => void): Response {
-  const encoder = new TextEncoder();
-  let position = lsn;
-  let cleanup = () => {};
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      let closed = false;
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        cleanup();
-        release();
-        try {
-          controller.close();
-        } catch {
-          // Already closed by the runtime when the client left.
-        }
-      };
-      /** Sends what is past the client's position; false when there was nothing. */
-      const flush = (): boolean => {
-        if (closed) return false;
-        if (shape.state === "invalid") {
-          close();
-          return false;
-        }
-        const read = shape.readAfter(position, text);
-        if (!read.messages.length) return false;
-        position = read.lsn;
-        let chunk = "";
-        for (const m of read.messages) chunk += `data: ${m}\n\n`;
-        if (read.upToDate) chunk += `data: ${upToDateMessage(ctx.registry.lastLsn)}\n\n`;
-        controller.enqueue(encoder.encode(chunk));
-        if (!read.upToDate) queueMicrotask(flush);
-        return true;
-      };
-      const off = shape.listen(() => void flush());
-      const keepAlive = setInterval(() => !closed && controller.enqueue(encoder.encode(": keep-alive\n\n")), SSE_KEEPALIVE_MS);
-      const endTimer = setTimeout(close, SSE_OPEN_MS);
-      ctx.signal.addEventListener("abort", close, { once: true });
-      cleanup = () => {
-        off();
-        clearInterval(keepAlive);
-        clearTimeout(endTimer);
-        ctx.signal.removeEventListener("abort", close);
-      };
-      // Whatever is already past the client's offset goes first; otherwise tell it it is up to date.
-      if (!flush() && !closed) controller.enqueue(encoder.encode(`data: ${upToDateMessage(ctx.registry.lastLsn)}\n\n`));
-    },
-    cancel() {
-      cleanup();
-      release();
-    },
-  });
-  return new Response(body, {
-    status: 200,
-    headers: {
-      "content-type": "text/event-stream",
-      "cache-control": CACHE.sse,
-      connection: "keep-alive",
-      [HEADER.handle]: handle,
-      [HEADER.offset]: text,
-      [HEADER.cursor]: cursor,
-    },
-  });
+  const timer = setTimeout(() => answer(true), ctx.longPollMs * (0.85 + Math.random() * 0.3));
+  const finish = () => {
+    if (done) return false;
+    done = true;
+    clearTimeout(timer);
+    unwait();
+    res.off("close", onClose);
+    ctx.shutdown.removeEventListener("abort", onShutdown);
+    release();
+    return true;
+  };
+  const onClose = () => finish();
+  const onShutdown = () => {
+    if (finish()) res.destroy();
+  };
+  const answer = (timedOut: boolean) => {
+    if (done) return;
+    if (shape.state === "invalid") {
+      finish();
+      sendMustRefetch(res, ctx.headers, registry.currentHandle(def));
+      return;
+    }
+    if (shape.log.isBehind(lsn)) {
+      finish();
+      sendMustRefetch(res, ctx.headers, registry.startOver(shape, headers[HEADER.handle] as string));
+      return;
+    }
+    const read = shape.log.readAfter(lsn, text);
+    if (!read.chunks.length && !timedOut) return;
+    finish();
+    const body = read.chunks.length ? sharedLiveBody(shape, read.chunks, lsn, registry.lastLsn) : Buffer.from(`[${upToDateMessage(registry.lastLsn)}]`);
+    send(
+      res,
+      200,
+      {
+        ...headers,
+        [HEADER.offset]: read.offset,
+        [HEADER.upToDate]: "",
+        [HEADER.hasData]: String(read.chunks.length > 0),
+        "cache-control": CACHE.live,
+        etag: `"${headers[HEADER.handle] as string}:${text}:${read.offset}${read.chunks.length ? "" : `:${Date.now()}`}"`,
+      },
+      body,
+    );
+  };
+  const unwait = shape.wait(() => answer(false));
+  res.once("close", onClose);
+  ctx.shutdown.addEventListener("abort", onShutdown, { once: true });
+  answer(false);
 }

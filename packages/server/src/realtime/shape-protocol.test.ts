@@ -7,7 +7,7 @@ let node: TestNode;
 
 before(async () => {
   node = await startTestNode({ longPollMs: 2_000 });
-  await node.pool.query(`CREATE TABLE items (
+  await node.userPool.query(`CREATE TABLE items (
     id integer PRIMARY KEY, title text NOT NULL, priority integer NOT NULL, done boolean NOT NULL DEFAULT false,
     tags text[] NOT NULL DEFAULT '{}', data jsonb)`);
 });
@@ -36,7 +36,7 @@ function stream(params: { table: string; where?: string; params?: string[] }, ex
 }
 
 async function tableRows(where = "true", values: unknown[] = []): Promise<Item[]> {
-  const { rows } = await node.pool.query<Item>(`SELECT id, title, priority, done, tags, data FROM items WHERE ${where} ORDER BY id`, values);
+  const { rows } = await node.userPool.query<Item>(`SELECT id, title, priority, done, tags, data FROM items WHERE ${where} ORDER BY id`, values);
   return rows;
 }
 
@@ -52,8 +52,8 @@ async function converge(shape: Shape<Item>, expected: () => Promise<Item[]>, wha
 }
 
 test("snapshot then live inserts, updates and deletes, with rows moving into and out of the where clause", async () => {
-  await node.pool.query("DELETE FROM items");
-  await node.pool.query(`INSERT INTO items (id, title, priority, tags, data) VALUES
+  await node.userPool.query("DELETE FROM items");
+  await node.userPool.query(`INSERT INTO items (id, title, priority, tags, data) VALUES
     (1, 'alpha', 1, '{a}', '{"k":1}'), (2, 'beta', 5, '{b,"c d"}', NULL), (3, 'Gamma', 7, '{}', '[1,2]')`);
   for (const liveSse of [false, true]) {
     const where = "priority > $1 AND title ILIKE $2";
@@ -62,23 +62,23 @@ test("snapshot then live inserts, updates and deletes, with rows moving into and
     const shape = new Shape(s);
     const expected = () => tableRows("priority > $1 AND title ILIKE $2", [2, "%a%"]);
     assert.deepEqual(byId(await shape.rows), await expected());
-    await node.pool.query("INSERT INTO items (id, title, priority) VALUES (10, 'delta', 9), (11, 'zzz', 9), (12, 'nah', 1)");
+    await node.userPool.query("INSERT INTO items (id, title, priority) VALUES (10, 'delta', 9), (11, 'zzz', 9), (12, 'nah', 1)");
     await converge(shape, expected, `inserts (sse=${liveSse})`);
-    await node.pool.query("UPDATE items SET priority = 0 WHERE id = 2"); // leaves the shape
-    await node.pool.query("UPDATE items SET title = 'zebra' WHERE id = 11"); // enters the shape
-    await node.pool.query("UPDATE items SET done = true, tags = '{x}' WHERE id = 3"); // stays, changes
+    await node.userPool.query("UPDATE items SET priority = 0 WHERE id = 2"); // leaves the shape
+    await node.userPool.query("UPDATE items SET title = 'zebra' WHERE id = 11"); // enters the shape
+    await node.userPool.query("UPDATE items SET done = true, tags = '{x}' WHERE id = 3"); // stays, changes
     await converge(shape, expected, `moves (sse=${liveSse})`);
-    await node.pool.query("DELETE FROM items WHERE id IN (3, 10)");
+    await node.userPool.query("DELETE FROM items WHERE id IN (3, 10)");
     await converge(shape, expected, `deletes (sse=${liveSse})`);
     stop();
-    await node.pool.query("DELETE FROM items WHERE id >= 10");
-    await node.pool.query("UPDATE items SET priority = 5 WHERE id = 2");
-    await node.pool.query(`INSERT INTO items (id, title, priority, tags, data) VALUES (3, 'Gamma', 7, '{}', '[1,2]') ON CONFLICT DO NOTHING`);
+    await node.userPool.query("DELETE FROM items WHERE id >= 10");
+    await node.userPool.query("UPDATE items SET priority = 5 WHERE id = 2");
+    await node.userPool.query(`INSERT INTO items (id, title, priority, tags, data) VALUES (3, 'Gamma', 7, '{}', '[1,2]') ON CONFLICT DO NOTHING`);
   }
 });
 
 test("values are encoded as PostgreSQL text and typed by electric-schema", async () => {
-  await node.pool.query(`INSERT INTO items (id, title, priority, tags, data) VALUES (100, 'alpha', 1, '{a}', '{"k":1}')`);
+  await node.userPool.query(`INSERT INTO items (id, title, priority, tags, data) VALUES (100, 'alpha', 1, '{a}', '{"k":1}')`);
   const res = await fetch(`${node.url}/v1/shape?table=items&offset=-1&where=id%20%3D%20100`, { headers: { authorization: `Bearer ${node.secretKey}` } });
   assert.equal(res.status, 200);
   const schema = JSON.parse(res.headers.get("electric-schema")!);
@@ -91,7 +91,7 @@ test("values are encoded as PostgreSQL text and typed by electric-schema", async
   const row = body.find((m) => m.value)!.value!;
   assert.deepEqual(row, { id: "100", title: "alpha", priority: "1", done: "f", tags: "{a}", data: '{"k": 1}' });
   assert.equal(body.at(-1)!.headers.control, "up-to-date");
-  await node.pool.query("DELETE FROM items WHERE id = 100");
+  await node.userPool.query("DELETE FROM items WHERE id = 100");
 });
 
 test("a client that comes back with its handle and offset gets exactly the changes it missed", async () => {
@@ -101,9 +101,9 @@ test("a client that comes back with its handle and offset gets exactly the chang
   const handle = shape.handle!;
   const offset = shape.lastOffset;
   first.stop();
-  await node.pool.query("INSERT INTO items (id, title, priority) VALUES (20, 'missed-1', 3)");
-  await node.pool.query("UPDATE items SET title = 'missed-2' WHERE id = 20");
-  await node.pool.query("DELETE FROM items WHERE id = 1");
+  await node.userPool.query("INSERT INTO items (id, title, priority) VALUES (20, 'missed-1', 3)");
+  await node.userPool.query("UPDATE items SET title = 'missed-2' WHERE id = 20");
+  await node.userPool.query("DELETE FROM items WHERE id = 1");
   const resumed = stream({ table: "items", where: "priority >= 0" }, { handle, offset });
   const got: Message<Item>[] = [];
   await new Promise<void>((resolve) => {
@@ -138,8 +138,8 @@ test("an unsupported where clause gets a 400 naming the problem", async () => {
 });
 
 test("1,000 concurrent writes while 50 subscribers listen: every subscriber ends with the table's content", async () => {
-  await node.pool.query("CREATE TABLE counters (id integer PRIMARY KEY, n integer NOT NULL, owner text NOT NULL)");
-  await node.pool.query("INSERT INTO counters SELECT g, 0, 'o' || (g % 5) FROM generate_series(1, 50) g");
+  await node.userPool.query("CREATE TABLE counters (id integer PRIMARY KEY, n integer NOT NULL, owner text NOT NULL)");
+  await node.userPool.query("INSERT INTO counters SELECT g, 0, 'o' || (g % 5) FROM generate_series(1, 50) g");
   const subs = Array.from({ length: 50 }, (_, i) => {
     const s = stream({ table: "counters", ...(i % 2 ? { where: "n >= 0" } : {}) }, { liveSse: i % 3 === 0 });
     return { ...s, shape: new Shape(s.stream) };
@@ -148,12 +148,12 @@ test("1,000 concurrent writes while 50 subscribers listen: every subscriber ends
   const writers = Array.from({ length: 20 }, async (_, w) => {
     for (let i = 0; i < 50; i++) {
       const id = ((w * 50 + i) % 50) + 1;
-      if (i % 10 === 9) await node.pool.query("INSERT INTO counters VALUES ($1, 0, 'new') ON CONFLICT (id) DO UPDATE SET n = counters.n + 1", [1000 + w * 50 + i]);
-      else await node.pool.query("UPDATE counters SET n = n + 1 WHERE id = $1", [id]);
+      if (i % 10 === 9) await node.userPool.query("INSERT INTO counters VALUES ($1, 0, 'new') ON CONFLICT (id) DO UPDATE SET n = counters.n + 1", [1000 + w * 50 + i]);
+      else await node.userPool.query("UPDATE counters SET n = n + 1 WHERE id = $1", [id]);
     }
   });
   await Promise.all(writers);
-  const { rows } = await node.pool.query("SELECT id, n, owner FROM counters ORDER BY id");
+  const { rows } = await node.userPool.query("SELECT id, n, owner FROM counters ORDER BY id");
   const want = JSON.stringify(rows);
   for (const [i, s] of subs.entries()) {
     await waitFor(() => JSON.stringify(byId(s.shape.currentRows)) === want, `subscriber ${i} to converge`, 30_000);
@@ -162,8 +162,8 @@ test("1,000 concurrent writes while 50 subscribers listen: every subscriber ends
 });
 
 test("TRUNCATE and ALTER TABLE send live subscribers a must-refetch, then the right rows", async () => {
-  await node.pool.query("CREATE TABLE notes (id integer PRIMARY KEY, body text)");
-  await node.pool.query("INSERT INTO notes VALUES (1, 'one'), (2, 'two')");
+  await node.userPool.query("CREATE TABLE notes (id integer PRIMARY KEY, body text)");
+  await node.userPool.query("INSERT INTO notes VALUES (1, 'one'), (2, 'two')");
   const { stream: s, stop } = stream({ table: "notes" });
   let refetches = 0;
   s.subscribe((msgs) => {
@@ -171,17 +171,17 @@ test("TRUNCATE and ALTER TABLE send live subscribers a must-refetch, then the ri
   });
   const shape = new Shape(s);
   await shape.rows;
-  await node.pool.query("TRUNCATE notes");
-  await node.pool.query("INSERT INTO notes VALUES (3, 'three')");
+  await node.userPool.query("TRUNCATE notes");
+  await node.userPool.query("INSERT INTO notes VALUES (3, 'three')");
   await waitFor(() => refetches >= 1 && JSON.stringify(byId(shape.currentRows)) === JSON.stringify([{ id: 3, body: "three" }]), "refetch after truncate");
-  await node.pool.query("ALTER TABLE notes ADD COLUMN extra text DEFAULT 'x'");
-  await node.pool.query("INSERT INTO notes VALUES (4, 'four')");
+  await node.userPool.query("ALTER TABLE notes ADD COLUMN extra text DEFAULT 'x'");
+  await node.userPool.query("INSERT INTO notes VALUES (4, 'four')");
   await waitFor(
     () => refetches >= 2 && JSON.stringify(byId(shape.currentRows)) === JSON.stringify([{ id: 3, body: "three", extra: "x" }, { id: 4, body: "four", extra: "x" }]),
     "refetch after alter",
   );
   // A schema change with no write after it still reaches live subscribers (event trigger).
-  await node.pool.query("ALTER TABLE notes DROP COLUMN extra");
+  await node.userPool.query("ALTER TABLE notes DROP COLUMN extra");
   await waitFor(
     () => refetches >= 3 && JSON.stringify(byId(shape.currentRows)) === JSON.stringify([{ id: 3, body: "three" }, { id: 4, body: "four" }]),
     "refetch after a schema change alone",

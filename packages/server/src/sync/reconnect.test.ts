@@ -8,8 +8,8 @@ const controller = new AbortController();
 
 before(async () => {
   node = await startTestNode({ longPollMs: 2_000 });
-  await node.pool.query("CREATE TABLE ticks (id integer PRIMARY KEY, n integer NOT NULL)");
-  await node.pool.query("INSERT INTO ticks VALUES (1, 0)");
+  await node.userPool.query("CREATE TABLE ticks (id integer PRIMARY KEY, n integer NOT NULL)");
+  await node.userPool.query("INSERT INTO ticks VALUES (1, 0)");
 });
 
 after(async () => {
@@ -33,11 +33,11 @@ test("subscribers keep receiving every change when the replication connection is
     if (seen.at(-1) !== n) seen.push(n);
   });
   for (let round = 1; round <= 3; round++) {
-    await node.pool.query("UPDATE ticks SET n = n + 1 WHERE id = 1");
+    await node.userPool.query("UPDATE ticks SET n = n + 1 WHERE id = 1");
     // Cut the walsender; writes made while the stream is down must still arrive, once each.
-    await node.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_replication");
-    await node.pool.query("UPDATE ticks SET n = n + 1 WHERE id = 1");
-    await node.pool.query("INSERT INTO ticks VALUES ($1, $2)", [round + 1, round]);
+    await node.userPool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_replication");
+    await node.userPool.query("UPDATE ticks SET n = n + 1 WHERE id = 1");
+    await node.userPool.query("INSERT INTO ticks VALUES ($1, $2)", [round + 1, round]);
     await waitFor(() => shape.currentRows.length === round + 1 && Number(shape.currentRows.find((r) => r.id === 1)?.n) === round * 2, `round ${round} to arrive`, 20_000);
   }
   assert.deepEqual(

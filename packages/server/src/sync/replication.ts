@@ -27,6 +27,11 @@ export interface ReplicationStreamOptions {
   slotName: string;
   /** Must already exist. */
   publicationName: string;
+  /**
+   * Relation (schema) state by relation id. Pass the same map to every stream of one slot so that schema
+   * changes made while replication was down are noticed when the server sends the relation again.
+   */
+  relations?: Map<number, Relation>;
   /** Called synchronously, in commit order, once per committed transaction. Throwing stops the stream (onError). */
   onTransaction(tx: Transaction): void;
   /** A Relation message for a known relation id arrived with a different shape (columns, types, key, identity, name). */
@@ -80,7 +85,7 @@ export class ReplicationStream {
   #ending: Promise<void> | undefined;
   /** Settles (never rejects) when the START_REPLICATION query does, i.e. when streaming ends. */
   #queryDone: Promise<void> | undefined;
-  #relations = new Map<number, Relation>();
+  readonly #relations: Map<number, Relation>;
   #tx: Transaction | undefined;
   /** Delivered, not yet acknowledged, in commit order. `endLsn` is what confirming a transaction means to the server. */
   #unacknowledged: { commitLsn: bigint; endLsn: bigint }[] = [];
@@ -92,6 +97,7 @@ export class ReplicationStream {
 
   constructor(private readonly opts: ReplicationStreamOptions) {
     assertSlotName(opts.slotName);
+    this.#relations = opts.relations ?? new Map();
     if (opts.publicationName === "") throw new ReplicationError("invalid_publication_name", "publicationName is empty");
     if (opts.statusIntervalMs !== undefined && !(opts.statusIntervalMs > 0)) {
       throw new ReplicationError("invalid_status_interval", `statusIntervalMs must be positive, got ${opts.statusIntervalMs}`);
@@ -242,6 +248,7 @@ export class ReplicationStream {
       const frame = decodeReplicationFrame(chunk);
       if (frame.kind === "xlogdata") {
         this.#handle(decodePgoutput(frame.data));
+        if (this.#tx) this.#tx.bytes += frame.data.length;
         return;
       }
       if (frame.walEnd > this.#serverSent) this.#serverSent = frame.walEnd;
@@ -256,7 +263,7 @@ export class ReplicationStream {
     switch (m.tag) {
       case "begin":
         if (this.#tx) throw protocolViolation("Begin inside a transaction");
-        this.#tx = { xid: m.xid, commitLsn: m.finalLsn, commitTime: m.commitTime, changes: [] };
+        this.#tx = { xid: m.xid, commitLsn: m.finalLsn, commitTime: m.commitTime, changes: [], bytes: 0 };
         return;
       case "commit": {
         const tx = this.#inTx(m.tag);

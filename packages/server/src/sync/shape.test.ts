@@ -2,6 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Change, Relation, Row, Transaction } from "./changes.ts";
+import { identityProjection, type Projection } from "./projection.ts";
+import { RecentTransactions } from "./recent.ts";
 import { Shape, type ShapeSpec } from "./shape.ts";
 import type { TableInfo } from "./table-info.ts";
 
@@ -18,6 +20,8 @@ const relation: Relation = {
 };
 const table: TableInfo = {
   oid: 42,
+  kind: "r",
+  persistence: "p",
   schema: "public",
   name: "t",
   columns: [
@@ -31,20 +35,23 @@ const table: TableInfo = {
 /** Where clause `n > 0`, written by hand so this test needs no parser. */
 const positive = { sql: "n > 0", params: [], columns: ["n"], matches: (r: Row) => Number(r.n) > 0 };
 
-function shape(opts: Partial<ShapeSpec> = {}, maxEntries = 1000): Shape {
-  return new Shape("h-1", "k", { table, columns: table.columns, where: positive, replica: "default", log: "full", ...opts }, { maxEntries, maxResponseBytes: 1 << 20 });
+function shape(opts: Partial<ShapeSpec> = {}, logBytes = 1 << 20): Shape {
+  const spec: ShapeSpec = { table, projection: identityProjection(table, table.columns), where: positive, replica: "default", log: "full", ...opts };
+  return new Shape("h-1", "k", spec, { logBytes });
 }
 
 let lsn = 100n;
 function tx(changes: Change[], xid = 900): Transaction {
   lsn += 10n;
-  return { xid, commitLsn: lsn, commitTime: new Date(), changes };
+  return { xid, commitLsn: lsn, commitTime: new Date(), changes, bytes: 100 };
 }
 const row = (id: number, n: number, s: string | null = "x"): Row => ({ id: String(id), n: String(n), s });
 const ins = (r: Row): Change => ({ kind: "insert", relation, new: r });
 const upd = (old: Row, r: Row): Change => ({ kind: "update", relation, old, new: r });
 const del = (old: Row): Change => ({ kind: "delete", relation, old });
-const messages = (s: Shape, after = 0n) => s.readAfter(after, "0_inf").messages.map((m) => JSON.parse(m));
+type Message = { key: string; value: Row; old_value?: Row; headers: Record<string, unknown> };
+const messages = (s: Shape, after = 0n): Message[] =>
+  s.log.readAfter(after, "0_inf").chunks.flatMap((c) => JSON.parse(`[${c.json.toString()}]`) as Message[]);
 const ops = (s: Shape, after = 0n) => messages(s, after).map((m) => [m.headers.operation, m.value]);
 
 test("rows moving into and out of the where clause become inserts and deletes (SPEC W1)", () => {
@@ -68,8 +75,8 @@ test("replica=full updates carry the whole row and the old values of what change
   s.finishSnapshot([row(1, 5, "a")], { xmin: 1n, xmax: 2n, xip: new Set() }, 50n);
   s.apply(tx([upd(row(1, 5, "a"), row(1, 5, "b"))]));
   const [m] = messages(s);
-  assert.deepEqual(m.value, { id: "1", n: "5", s: "b" });
-  assert.deepEqual(m.old_value, { s: "a" });
+  assert.deepEqual(m?.value, { id: "1", n: "5", s: "b" });
+  assert.deepEqual(m?.old_value, { s: "a" });
 });
 
 test("transactions visible in the snapshot are skipped, others applied (SPEC C1)", () => {
@@ -102,17 +109,108 @@ test("reads never split a transaction and the last message of each is marked (SP
     [String(lsn), 0, true],
   ]);
   assert.deepEqual(messages(s, first).map((m) => m.value.id), ["4"]);
+  // The SSE bytes of a chunk are the same messages, one event each.
+  const [chunk] = s.log.readAfter(0n, "0_inf").chunks;
+  assert.equal(chunk!.sse.toString(), messages(s).slice(0, 3).map((m) => `data: ${JSON.stringify(m)}\n\n`).join(""));
 });
 
-test("the log is bounded; a reader behind the dropped part must refetch (SPEC L2)", () => {
-  const s = shape({}, 10);
+test("the log keeps a byte budget, drops the oldest transactions first; a reader behind them must refetch (SPEC L2)", () => {
+  const s = shape({}, 2_000);
   s.finishSnapshot([], { xmin: 1n, xmax: 2n, xip: new Set() }, 50n);
   const start = lsn;
   for (let i = 1; i <= 25; i++) s.apply(tx([ins(row(i, 1))]));
-  assert.ok(s.entries.length <= 10);
-  assert.equal(s.isBehindLog(start), true);
-  assert.equal(s.isBehindLog(s.lastLsn), false);
+  assert.ok(s.log.bytes <= 2_000, `log holds ${s.log.bytes} bytes`);
+  assert.ok(s.log.length < 25 && s.log.length > 1);
+  assert.equal(s.log.isBehind(start), true);
+  assert.equal(s.log.isBehind(s.lastLsn), false);
+  // Whatever a reader at the trimmed position gets next starts right after it: no gap for readers not behind.
+  const kept = messages(s, s.log.trimmedLsn).map((m) => Number(m.value.id));
+  assert.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => 26 - kept.length + i));
   assert.equal(s.rows.size, 25, "the materialised rows keep everything");
+});
+
+test("the newest transaction is never dropped, even when it alone is bigger than the budget (SPEC L2)", () => {
+  const s = shape({}, 1_000);
+  s.finishSnapshot([], { xmin: 1n, xmax: 2n, xip: new Set() }, 50n);
+  s.apply(tx([ins(row(1, 1))]));
+  const before = lsn;
+  s.apply(tx(Array.from({ length: 200 }, (_, i) => ins(row(100 + i, 1, "y".repeat(100))))));
+  assert.ok(s.log.bytes > 1_000, "the big transaction is held whole");
+  assert.equal(messages(s, before).length, 200);
+  assert.equal(s.log.isBehind(before), false, "a reader right before it reads it whole");
+  s.apply(tx([ins(row(2, 1))]));
+  assert.equal(s.log.isBehind(before), true, "once a newer one arrives it may go, and its readers refetch");
+  assert.deepEqual(messages(s, s.log.trimmedLsn).map((m) => m.value.id), ["2"]);
+});
+
+test("changes_only shapes keep no rows and decide membership from the replicated rows (SPEC L4)", () => {
+  const s = shape({ log: "changes_only" });
+  s.finishSnapshot([row(9, 9)], { xmin: 1n, xmax: 2n, xip: new Set() }, 50n);
+  s.apply(tx([ins(row(1, 1)), ins(row(2, -1))]));
+  s.apply(tx([upd(row(1, 1), row(1, 2))]));
+  s.apply(tx([upd(row(1, 2), row(1, -2))]));
+  s.apply(tx([del(row(2, -1))]));
+  assert.equal(s.rows.size, 0);
+  assert.deepEqual(ops(s), [
+    ["insert", { id: "1", n: "1", s: "x" }],
+    ["update", { id: "1", n: "2" }],
+    ["delete", { id: "1" }],
+  ]);
+});
+
+test("a projection renames and maps columns once, when the chunk is encoded (SPEC P1)", () => {
+  const projection: Projection = {
+    id: "test",
+    columns: [
+      { name: "ID", schema: { type: "text" }, sources: ["id"], value: (r) => `run_${r.id}`, key: true },
+      { name: "state", schema: { type: "text" }, sources: ["n"], value: (r) => (Number(r.n) > 1 ? "BIG" : "SMALL") },
+    ],
+  };
+  let calls = 0;
+  const counted: Projection = { ...projection, columns: projection.columns.map((c) => ({ ...c, value: (r: Row) => (calls++, c.value(r)) })) };
+  const s = shape({ projection: counted });
+  assert.equal(s.schemaHeader, JSON.stringify({ ID: { type: "text" }, state: { type: "text" } }));
+  s.finishSnapshot([row(1, 1)], { xmin: 1n, xmax: 2n, xip: new Set() }, 50n);
+  s.apply(tx([upd(row(1, 1), row(1, 5))]));
+  s.apply(tx([upd(row(1, 5), row(1, 6, "z"))])); // projected output unchanged: nothing
+  assert.deepEqual(ops(s), [["update", { ID: "run_1", state: "BIG" }]]);
+  const afterApply = calls;
+  for (let i = 0; i < 50; i++) s.log.readAfter(0n, "0_inf");
+  assert.equal(calls, afterApply, "reading never projects again");
+  assert.deepEqual([...s.rows.values()], [{ ID: "run_1", state: "BIG" }]);
+});
+
+test("hand-off: a transaction delivered before the shape existed but invisible to its snapshot is applied first (SPEC C2)", () => {
+  const recent = new RecentTransactions({ maxAgeMs: 10_000, maxBytes: 1 << 20, rememberedXids: 1000 });
+  // Delivered by the stream (its commit record is in the WAL) while its backend is still in the ProcArray.
+  const early = tx([ins(row(1, 1))], 300);
+  const visible = tx([ins(row(2, 1))], 299);
+  recent.add(visible, 100);
+  recent.add(early, 100);
+  const registeredAt = lsn;
+  const s = shape();
+  const later = tx([ins(row(3, 1))], 302); // delivered after registration: buffered
+  s.apply(later);
+  // The snapshot sees 299 but not 300 (still in progress for it).
+  const snap = { xmin: 300n, xmax: 302n, xip: new Set([300n]) };
+  const missed = recent.missedBy(snap, registeredAt);
+  assert.deepEqual(missed, [early]);
+  s.finishSnapshot([row(2, 1)], snap, lsn, missed!);
+  assert.deepEqual(ops(s).map(([op, v]) => [op, (v as Row).id]), [
+    ["insert", "1"],
+    ["insert", "3"],
+  ]);
+  assert.deepEqual([...s.rows.keys()].length, 3);
+});
+
+test("hand-off: a snapshot missing a transaction the ring no longer holds is refused, not served with a gap (SPEC C2)", () => {
+  const recent = new RecentTransactions({ maxAgeMs: 10_000, maxBytes: 150, rememberedXids: 1000 });
+  const early = tx([ins(row(1, 1))], 400);
+  recent.add(early, 100);
+  recent.add(tx([ins(row(2, 1))], 401), 100); // pushes `early` out of the byte budget
+  assert.equal(recent.missedBy({ xmin: 400n, xmax: 402n, xip: new Set([400n]) }, lsn), null);
+  // A transaction still running at snapshot time (never delivered) is simply not missed.
+  assert.deepEqual(recent.missedBy({ xmin: 402n, xmax: 405n, xip: new Set([403n]) }, lsn), []);
 });
 
 test("deletes of rows in the shape are deletes; of rows outside it, nothing", () => {
@@ -123,13 +221,16 @@ test("deletes of rows in the shape are deletes; of rows outside it, nothing", ()
   assert.equal(s.rows.size, 0);
 });
 
-test("truncate invalidates the shape and tells its listeners", () => {
+test("truncate invalidates the shape and marks it for its waiters", () => {
   const s = shape();
   s.finishSnapshot([row(1, 1)], { xmin: 1n, xmax: 2n, xip: new Set() }, 50n);
   let told = 0;
-  s.listen(() => told++);
+  s.wait(() => told++);
   s.apply(tx([{ kind: "truncate", relations: [relation] }]));
   assert.equal(s.state, "invalid");
+  assert.equal(told, 0, "nobody is woken from inside ingestion (SPEC D1)");
+  assert.equal(s.dirty, true);
+  s.wake(() => {});
   assert.equal(told, 1);
 });
 

@@ -1,113 +1,134 @@
 import type { Change, Row, Transaction } from "./changes.ts";
+import { encodeChunk, ShapeLog } from "./log.ts";
 import { BEFORE_LOG, formatOffset } from "./offset.ts";
-import type { ColumnInfo, TableInfo } from "./table-info.ts";
+import { schemaHeader, type Projection } from "./projection.ts";
+import type { TableInfo } from "./table-info.ts";
 import { visibleInSnapshot, type SnapshotXids } from "./visibility.ts";
 import { WhereEvaluationError, type CompiledWhere } from "./where/index.ts";
 
 export type ReplicaMode = "default" | "full";
 export type LogMode = "full" | "changes_only";
 
-/** A shape after validation: the table, the selected columns and the compiled where clause. */
+/** A shape after validation: the table, what its messages carry and the compiled where clause. */
 export interface ShapeSpec {
   table: TableInfo;
-  columns: ColumnInfo[];
+  projection: Projection;
   where: CompiledWhere | undefined;
   replica: ReplicaMode;
   log: LogMode;
 }
 
-/** One change message in a shape's log, serialised once and shared by every reader. */
-export interface LogEntry {
-  lsn: bigint;
-  offset: string;
-  json: string;
-}
-
-export interface ReadResult {
-  messages: string[];
-  /** Offset of the last message returned, or the request's own when none. */
-  offset: string;
-  /** LSN of the last message returned, or the request's own when none. */
-  lsn: bigint;
-  /** True when the read reached the end of the log. */
-  upToDate: boolean;
-}
-
 export interface ShapeLimits {
-  /** Log entries kept for resuming readers before the oldest half is dropped (SPEC.md L2). */
-  maxEntries: number;
-  /** Bytes of serialised messages returned by one non-live read (more → another request). */
-  maxResponseBytes: number;
+  /** Byte budget of the shape's log (SPEC.md L2). */
+  logBytes: number;
 }
 
-type Listener = () => void;
+/** Old handles a shape still accepts from readers that are not behind (SPEC.md H2). */
+const MAX_RETIRED_HANDLES = 8;
+
+type Waiter = () => void;
 
 /**
- * One shape's state: the rows currently in it (materialised, for new readers) and a bounded log of
- * the change messages after them (for resuming and live readers). Pure: transactions come in, messages
- * go out; no I/O. See sync/SPEC.md for the invariants.
+ * One shape's state: the rows currently in it (for new readers, unless `changes_only`) and a log of
+ * pre-encoded chunks after them (for resuming and live readers). Transactions come in, chunks go out; no
+ * I/O. Readers are woken by the registry after ingestion, never from inside `apply` (SPEC.md D1).
  */
 export class Shape {
-  readonly handle: string;
-  /** Further handles of this shape, given to readers that had to start over (SPEC.md H2). */
-  readonly aliases = new Set<string>();
+  /** The handle given to new readers. */
+  handle: string;
   readonly key: string;
   readonly spec: ShapeSpec;
   readonly schemaHeader: string;
   state: "snapshotting" | "ready" | "invalid" = "snapshotting";
-  /** Rows in the shape, by message key, holding the selected columns. */
+  /** Why the shape was invalidated, for logs and for refusing a definition that cannot be evaluated live. */
+  invalidReason: Error | undefined;
+  /** Rows in the shape, by message key, as projected (empty for `changes_only`). */
   readonly rows = new Map<string, Row>();
-  entries: LogEntry[] = [];
-  /** Entries at or below this LSN were dropped; readers behind it must refetch. */
-  trimmedLsn = 0n;
+  readonly log: ShapeLog;
   lastReadAt = Date.now();
+  /** Set when a chunk was appended since the registry last woke the readers. */
+  dirty = false;
+  /** Handles this shape had before; readers on them that are not behind carry on. Never handed out again. */
+  readonly #retired: string[] = [];
   #pending: Transaction[] = [];
   #snapshot: (SnapshotXids & { lsn: bigint }) | undefined;
-  #materialized: string[] | undefined;
-  readonly #listeners = new Set<Listener>();
-  readonly #limits: ShapeLimits;
+  #materialized: Buffer[] | undefined;
+  readonly #waiters = new Set<Waiter>();
   readonly #relation: readonly [string, string];
-  /** Messages of the transaction being applied; serialised once, when it is complete. */
-  #txMessages: { offset: string; msg: { headers: Record<string, unknown> } }[] = [];
-  readonly #selected: string[];
-  readonly #keyCols: string[];
+  readonly #relationJson: string;
+  readonly #keyCols: readonly string[];
+  readonly #outKeys: readonly string[];
+  readonly #outNames: readonly string[];
 
   constructor(handle: string, key: string, spec: ShapeSpec, limits: ShapeLimits) {
     this.handle = handle;
     this.key = key;
     this.spec = spec;
-    this.#limits = limits;
+    this.log = new ShapeLog(limits.logBytes);
     this.#relation = [spec.table.schema, spec.table.name];
-    this.#selected = spec.columns.map((c) => c.name);
+    this.#relationJson = JSON.stringify(this.#relation);
     this.#keyCols = spec.table.keyColumns;
-    const schema: Record<string, Record<string, unknown>> = {};
-    for (const c of spec.columns) {
-      schema[c.name] = { type: c.type, ...(c.dims ? { dims: c.dims } : {}), ...(c.pkIndex !== undefined ? { pk_index: c.pkIndex } : {}) };
-    }
-    this.schemaHeader = JSON.stringify(schema);
+    this.#outNames = spec.projection.columns.map((c) => c.name);
+    this.#outKeys = spec.projection.columns.filter((c) => c.key).map((c) => c.name);
+    this.schemaHeader = schemaHeader(spec.projection);
   }
 
-  /** Offset of the newest entry (what a reader of the materialised rows continues from). */
+  /** Offset of the newest chunk (what a reader of the materialised rows continues from). */
   get lastOffset(): string {
-    return this.entries.at(-1)?.offset ?? (this.trimmedLsn > 0n ? formatOffset(this.trimmedLsn, 0) : BEFORE_LOG);
+    return this.log.last?.offset ?? (this.log.trimmedLsn > 0n ? formatOffset(this.log.trimmedLsn, 0) : BEFORE_LOG);
   }
 
   get lastLsn(): bigint {
-    return this.entries.at(-1)?.lsn ?? this.trimmedLsn;
+    return this.log.lastLsn;
   }
 
-  /** Called for changes, and on invalidation; returns the unsubscribe function. */
-  listen(fn: Listener): () => void {
-    this.#listeners.add(fn);
-    return () => this.#listeners.delete(fn);
+  /** Whether `handle` names this shape: its current handle or a retired one. */
+  answersTo(handle: string | undefined): boolean {
+    return handle !== undefined && (handle === this.handle || this.#retired.includes(handle));
   }
 
-  get listenerCount(): number {
-    return this.#listeners.size;
+  get retiredHandles(): readonly string[] {
+    return this.#retired;
   }
 
-  /** Installs the initial snapshot and applies the transactions buffered while it was taken. */
-  finishSnapshot(rows: Row[], xids: SnapshotXids, lsn: bigint): void {
+  /**
+   * Replaces the current handle (after a reader on it was told to start over, which makes the official client
+   * remember it as expired). Returns the retired handle that fell out of the bounded set, if any.
+   */
+  rotateHandle(next: string): string | undefined {
+    this.#retired.push(this.handle);
+    this.handle = next;
+    return this.#retired.length > MAX_RETIRED_HANDLES ? this.#retired.shift() : undefined;
+  }
+
+  /** Woken after changes and on invalidation; returns the unsubscribe function. */
+  wait(fn: Waiter): () => void {
+    this.#waiters.add(fn);
+    return () => void this.#waiters.delete(fn);
+  }
+
+  get waiterCount(): number {
+    return this.#waiters.size;
+  }
+
+  /** Wakes every waiter (each is isolated: one that throws costs no other). */
+  wake(onError: (err: unknown) => void): void {
+    this.dirty = false;
+    for (const fn of [...this.#waiters]) {
+      try {
+        fn();
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+
+  /**
+   * Installs the snapshot and reconciles it with the stream (SPEC.md C1): `missed` are transactions the
+   * stream delivered before this shape existed that the snapshot does not see; they go first, then the
+   * transactions buffered while the snapshot was taken, filtered by visibility.
+   */
+  finishSnapshot(rows: Row[], xids: SnapshotXids, lsn: bigint, missed: readonly Transaction[] = []): void {
     if (this.state !== "snapshotting") return;
     this.#snapshot = { ...xids, lsn };
     if (this.spec.log === "full") for (const row of rows) this.rows.set(this.#keyOf(row), this.#project(row));
@@ -115,111 +136,91 @@ export class Shape {
     this.state = "ready";
     const pending = this.#pending;
     this.#pending = [];
-    for (const tx of pending) this.apply(tx);
+    for (const tx of [...missed, ...pending]) {
+      this.apply(tx);
+      if (this.state !== "ready") return;
+    }
   }
 
-  invalidate(): void {
+  invalidate(reason?: Error): void {
     if (this.state === "invalid") return;
     this.state = "invalid";
+    this.invalidReason = reason;
     this.#pending = [];
-    this.#emit();
+    this.rows.clear();
+    this.#materialized = undefined;
+    this.dirty = true;
   }
 
-  /** Applies one committed transaction (only its changes to this shape's table matter). */
-  apply(tx: Transaction): void {
+  /**
+   * Applies one committed transaction (its changes to this shape's table). Returns true when a chunk was
+   * appended. Throws what the where clause throws (the registry invalidates the shape, SPEC.md I1).
+   */
+  apply(tx: Transaction): boolean {
     if (this.state === "snapshotting") {
       this.#pending.push(tx);
-      return;
+      return false;
     }
-    if (this.state === "invalid") return;
-    // C1: skip what the snapshot already holds. Past the snapshot's WAL position nothing is visible in it.
+    if (this.state === "invalid") return false;
     const snap = this.#snapshot;
-    if (snap && tx.commitLsn <= snap.lsn && visibleInSnapshot(tx.xid, snap)) return;
-    if (snap && tx.commitLsn > snap.lsn) this.#snapshot = undefined;
-    this.#txMessages = [];
-    let op = 0;
-    for (const change of tx.changes) {
-      if (change.kind === "truncate") {
-        if (change.relations.some((r) => r.id === this.spec.table.oid)) return this.invalidate();
-        continue;
-      }
-      if (change.relation.id !== this.spec.table.oid) continue;
-      try {
-        op = this.#applyChange(tx, change, op);
-      } catch (err) {
-        // A row the where clause cannot be evaluated on (overflow, division by zero): PostgreSQL would
-        // fail the snapshot on it too. Readers refetch and get the error rather than a guess.
-        if (err instanceof WhereEvaluationError) return this.invalidate();
-        throw err;
-      }
+    if (snap) {
+      // C1: the snapshot ends where the WAL insert position was read; nothing committed later is in it.
+      if (tx.commitLsn > snap.lsn) this.#snapshot = undefined;
+      else if (visibleInSnapshot(tx.xid, snap)) return false;
     }
-    const messages = this.#txMessages;
-    this.#txMessages = [];
-    if (!messages.length) return;
-    (messages.at(-1) as (typeof messages)[number]).msg.headers.last = true;
-    for (const { offset, msg } of messages) this.entries.push({ lsn: tx.commitLsn, offset, json: JSON.stringify(msg) });
+    const messages: Record<string, unknown>[] = [];
+    let op = 0;
+    try {
+      for (const change of tx.changes) {
+        if (change.kind === "truncate") {
+          if (change.relations.some((r) => r.id === this.spec.table.oid)) {
+            this.invalidate(new Error("the table was truncated"));
+            return false;
+          }
+          continue;
+        }
+        if (change.relation.id !== this.spec.table.oid) continue;
+        op = this.#applyChange(tx, change, op, messages);
+      }
+    } catch (err) {
+      // A row the where clause fails on (PostgreSQL would fail the snapshot on it too): readers refetch
+      // and get the error rather than a guess.
+      if (err instanceof WhereEvaluationError) {
+        this.invalidate(err);
+        return false;
+      }
+      throw err;
+    }
+    if (!messages.length) return false;
+    (messages[messages.length - 1] as { headers: Record<string, unknown> }).headers.last = true;
+    const last = messages.length - 1;
+    const offset = String((messages[last] as { headers: { op_position: number } }).headers.op_position);
+    this.log.append(encodeChunk(tx.commitLsn, `${tx.commitLsn}_${offset}`, messages.map((m) => JSON.stringify(m))));
     this.#materialized = undefined;
-    this.#trim();
-    this.#emit();
+    this.dirty = true;
+    return true;
   }
 
-  /** The rows as insert messages (cached until the next change). */
-  materialize(): string[] {
+  /**
+   * The rows as insert messages (JSON, comma-separated, in pieces of about `pieceBytes`), cached until the
+   * next change, so a big snapshot is written in pieces and shared by every new reader.
+   */
+  materialize(pieceBytes = 64 * 1024): Buffer[] {
     if (!this.#materialized) {
-      this.#materialized = [...this.rows].map(([key, value]) =>
-        JSON.stringify({ key, value, headers: { operation: "insert", relation: this.#relation } }),
-      );
+      const pieces: Buffer[] = [];
+      let piece = "";
+      for (const [key, value] of this.rows) {
+        const msg = `{"key":${JSON.stringify(key)},"value":${JSON.stringify(value)},"headers":{"operation":"insert","relation":${this.#relationJson}}}`;
+        piece = piece ? `${piece},${msg}` : msg;
+        if (piece.length >= pieceBytes) {
+          pieces.push(Buffer.from(piece));
+          piece = "";
+        }
+      }
+      if (piece) pieces.push(Buffer.from(piece));
+      this.#materialized = pieces;
     }
     return this.#materialized;
-  }
-
-  /** Messages after `lsn`, whole transactions only, up to the response size limit. */
-  readAfter(lsn: bigint, fallbackOffset: string): ReadResult {
-    const start = this.#firstAfter(lsn);
-    if (start >= this.entries.length) return { messages: [], offset: fallbackOffset, lsn, upToDate: true };
-    const messages: string[] = [];
-    let bytes = 0;
-    let i = start;
-    while (i < this.entries.length) {
-      // Take the whole transaction starting at i.
-      const txLsn = (this.entries[i] as LogEntry).lsn;
-      let j = i;
-      while (j < this.entries.length && (this.entries[j] as LogEntry).lsn === txLsn) {
-        const e = this.entries[j] as LogEntry;
-        messages.push(e.json);
-        bytes += e.json.length;
-        j++;
-      }
-      i = j;
-      if (bytes >= this.#limits.maxResponseBytes) break;
-    }
-    const last = this.entries[i - 1] as LogEntry;
-    return { messages, offset: last.offset, lsn: last.lsn, upToDate: i >= this.entries.length };
-  }
-
-  /** Whether `handle` names this shape (its own handle or an alias). */
-  answersTo(handle: string | undefined): boolean {
-    return handle !== undefined && (handle === this.handle || this.aliases.has(handle));
-  }
-
-  /** True when a reader at `lsn` has missed dropped entries and must refetch. */
-  isBehindLog(lsn: bigint): boolean {
-    return lsn < this.trimmedLsn;
-  }
-
-  #firstAfter(lsn: bigint): number {
-    let lo = 0;
-    let hi = this.entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.entries[mid] as LogEntry).lsn <= lsn) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  #emit(): void {
-    for (const fn of [...this.#listeners]) fn();
   }
 
   #matches(row: Row): boolean {
@@ -237,86 +238,74 @@ export class Shape {
 
   #project(row: Row): Row {
     const out: Row = {};
-    for (const c of this.#selected) out[c] = row[c] ?? null;
+    for (const c of this.spec.projection.columns) out[c.name] = c.value(row);
     return out;
   }
 
-  #keyValues(row: Row): Row {
+  #keyValues(projected: Row): Row {
     const out: Row = {};
-    for (const c of this.#keyCols) if (this.#selected.includes(c)) out[c] = row[c] ?? null;
+    for (const c of this.#outKeys) out[c] = projected[c] ?? null;
     return out;
   }
 
-  #push(tx: Transaction, op: number, operation: string, key: string, value: Row, oldValue?: Row): number {
-    const headers: Record<string, unknown> = {
-      operation,
-      relation: this.#relation,
-      lsn: tx.commitLsn.toString(),
-      op_position: op,
-      txids: [tx.xid],
-    };
-    const msg: { headers: Record<string, unknown>; [k: string]: unknown } = { key, value, headers };
-    if (oldValue) msg.old_value = oldValue;
-    this.#txMessages.push({ offset: formatOffset(tx.commitLsn, op), msg });
+  #push(tx: Transaction, op: number, operation: string, key: string, value: Row, out: Record<string, unknown>[], oldValue?: Row): number {
+    const headers = { operation, relation: this.#relation, lsn: tx.commitLsn.toString(), op_position: op, txids: [tx.xid] };
+    out.push(oldValue ? { key, value, old_value: oldValue, headers } : { key, value, headers });
     return op + 2;
   }
 
-  #applyChange(tx: Transaction, change: Exclude<Change, { kind: "truncate" }>, op: number): number {
-    if (change.kind === "insert") return this.#upsert(tx, op, undefined, change.new);
-    if (change.kind === "delete") return this.#remove(tx, op, change.old);
-    return this.#upsert(tx, op, change.old, change.new);
+  #applyChange(tx: Transaction, change: Exclude<Change, { kind: "truncate" }>, op: number, out: Record<string, unknown>[]): number {
+    if (change.kind === "insert") return this.#upsert(tx, op, undefined, change.new, out);
+    if (change.kind === "delete") return this.#remove(tx, op, change.old, out);
+    return this.#upsert(tx, op, change.old, change.new, out);
+  }
+
+  /** Whether a row (old or new) is in the shape: by the stored rows, or by the where clause when none are kept. */
+  #contains(key: string, row: Row): boolean {
+    return this.spec.log === "full" ? this.rows.has(key) : this.#matches(row);
   }
 
   /** An insert, or an update seen as (old row, new row): handles rows moving into and out of the where clause. */
-  #upsert(tx: Transaction, op: number, oldRow: Row | undefined, rawNew: Row): number {
-    const oldKey = oldRow ? this.#keyOf(oldRow) : undefined;
-    const stored = oldKey !== undefined ? this.rows.get(oldKey) : undefined;
+  #upsert(tx: Transaction, op: number, oldRow: Row | undefined, rawNew: Row, out: Record<string, unknown>[]): number {
     // Unchanged TOAST values are absent from the new tuple: take them from the old row.
-    const newRow: Row = { ...(oldRow ?? {}), ...rawNew };
+    const newRow: Row = oldRow ? { ...oldRow, ...rawNew } : rawNew;
     const newKey = this.#keyOf(newRow);
-    const wasIn = oldRow ? (this.spec.log === "full" ? this.rows.has(oldKey as string) : this.#matches(oldRow)) : this.rows.has(newKey);
+    const oldKey = oldRow ? this.#keyOf(oldRow) : newKey;
+    const wasIn = oldRow ? this.#contains(oldKey, oldRow) : this.spec.log === "full" && this.rows.has(newKey);
     const isIn = this.#matches(newRow);
     const next = this.#project(newRow);
-    if (wasIn && isIn && (oldKey === undefined || oldKey === newKey)) {
-      const prev = stored ?? this.rows.get(newKey) ?? (oldRow ? this.#project(oldRow) : undefined);
-      const changed = this.#selected.filter((c) => !prev || prev[c] !== next[c]);
-      this.rows.set(newKey, next);
+    if (wasIn && isIn && oldKey === newKey) {
+      const prev = this.rows.get(newKey) ?? (oldRow ? this.#project(oldRow) : undefined);
+      const changed = this.#outNames.filter((c) => !prev || prev[c] !== next[c]);
+      if (this.spec.log === "full") this.rows.set(newKey, next);
       if (changed.length === 0) return op;
       if (this.spec.replica === "full") {
         const oldValue: Row = {};
         for (const c of changed) oldValue[c] = prev?.[c] ?? null;
-        return this.#push(tx, op, "update", newKey, next, oldValue);
+        return this.#push(tx, op, "update", newKey, next, out, oldValue);
       }
-      const value = this.#keyValues(newRow);
+      const value = this.#keyValues(next);
       for (const c of changed) value[c] = next[c] ?? null;
-      return this.#push(tx, op, "update", newKey, value);
+      return this.#push(tx, op, "update", newKey, value, out);
     }
-    if (wasIn && oldKey !== undefined && oldRow) op = this.#remove(tx, op, oldRow);
-    else if (wasIn && !isIn) op = this.#remove(tx, op, newRow);
+    if (wasIn) op = this.#removeKnown(tx, op, oldKey, oldRow ?? newRow, out);
     if (isIn) {
-      this.rows.set(newKey, next);
-      op = this.#push(tx, op, "insert", newKey, next);
+      if (this.spec.log === "full") this.rows.set(newKey, next);
+      op = this.#push(tx, op, "insert", newKey, next, out);
     }
     return op;
   }
 
-  #remove(tx: Transaction, op: number, row: Row): number {
+  #remove(tx: Transaction, op: number, row: Row, out: Record<string, unknown>[]): number {
     const key = this.#keyOf(row);
-    const had = this.rows.get(key);
-    const inShape = this.spec.log === "full" ? had !== undefined : this.#matches(row);
-    if (!inShape) return op;
-    this.rows.delete(key);
-    const value = this.spec.replica === "full" ? (had ?? this.#project(row)) : this.#keyValues(row);
-    return this.#push(tx, op, "delete", key, value);
+    if (!this.#contains(key, row)) return op;
+    return this.#removeKnown(tx, op, key, row, out);
   }
 
-  #trim(): void {
-    if (this.entries.length <= this.#limits.maxEntries) return;
-    // Drop the older half, on a transaction boundary, so trimming is amortised O(1) per entry.
-    let cut = this.entries.length - Math.floor(this.#limits.maxEntries / 2);
-    const boundaryLsn = (this.entries[cut - 1] as LogEntry).lsn;
-    while (cut < this.entries.length && (this.entries[cut] as LogEntry).lsn === boundaryLsn) cut++;
-    this.trimmedLsn = boundaryLsn;
-    this.entries = this.entries.slice(cut);
+  #removeKnown(tx: Transaction, op: number, key: string, row: Row, out: Record<string, unknown>[]): number {
+    const had = this.rows.get(key) ?? this.#project(row);
+    this.rows.delete(key);
+    const value = this.spec.replica === "full" ? had : this.#keyValues(had);
+    return this.#push(tx, op, "delete", key, value, out);
   }
 }

@@ -2,30 +2,49 @@ import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
 import { RuncastError, badRequest } from "../errors.ts";
 import type { Change, Transaction } from "./changes.ts";
+import { identityProjection, type Projection } from "./projection.ts";
 import type { Publication } from "./publication.ts";
+import { RecentTransactions, type RecentOptions } from "./recent.ts";
 import { Shape, type LogMode, type ReplicaMode, type ShapeLimits, type ShapeSpec } from "./shape.ts";
 import { takeSnapshot } from "./snapshot.ts";
-import { loadTableInfo, type TableInfo } from "./table-info.ts";
+import { loadTableInfo, loadTableInfoByOid, sameTableShape, type TableInfo, type TableName } from "./table-info.ts";
 import { compileWhere, WhereClauseError } from "./where/index.ts";
 
-/** A shape as requested: what identifies it (Electric's shape identity). */
+/** A where clause that exceeded its evaluation budget on a live change (where/ raises WhereBudgetError). */
+function isBudgetError(err: unknown): err is Error {
+  return err instanceof Error && err.name === "WhereBudgetError";
+}
+
+/** A shape as requested: what identifies it (Electric's shape identity, plus the projection). */
 export interface ShapeDefinition {
-  table: string;
+  table: TableName;
   where?: string;
   params?: Record<string, string> | string[];
   columns?: string[];
   replica: ReplicaMode;
   log: LogMode;
+  /** Output other than the table's own columns (renamed, mapped, some left out); its id is part of the key. */
+  projection?: { id: string; build(table: TableInfo): Projection };
+  /** Checked on the table before anything is created or altered (a front door's access rules); throws to refuse. */
+  allow?(table: TableInfo): void;
 }
 
 export interface RegistryOptions extends ShapeLimits {
   /** A shape nobody has read for this long (and nobody is waiting on) is dropped. */
   idleMs: number;
+  /** Snapshot queries are cancelled after this long. */
+  snapshotTimeoutMs: number;
+  /** The ring of recent transactions used to hand snapshots off exactly (SPEC.md C2). */
+  recent?: Partial<RecentOptions>;
+  /** Reports a shape invalidated by a failure (where clause, budget, bug), for the node's log. */
+  onShapeFailure?(shape: Shape, err: unknown): void;
 }
 
 let handleSeq = 0;
 /** Tries to create a shape whose table keeps changing under its snapshot. */
 const CREATE_ATTEMPTS = 3;
+/** How long a definition whose where clause blew the evaluation budget is refused. */
+const POISON_MS = 10 * 60_000;
 const NODE_TAG = randomBytes(3).toString("hex");
 
 /** Handles are never reused, across restarts and nodes: definition hash, time, sequence, node tag (SPEC.md H1). */
@@ -35,9 +54,10 @@ function newHandle(key: string): string {
 }
 
 /**
- * Every live shape of this node, indexed so a replicated transaction reaches only the shapes it can
- * affect: shapes whose where clause pins a column to a value (`id = $1`) are found by that value;
- * the rest are checked one by one.
+ * Every live shape of this node. Ingestion (`apply`) only appends each committed transaction to the
+ * shapes it affects, each in isolation; readers are woken afterwards, once per changed shape, outside the
+ * replication path (SPEC.md D1, I1). Shapes whose where clause pins a column to a value (`id = $1`) are
+ * found by that value; the rest are checked one by one.
  */
 export class ShapeRegistry {
   readonly #pool: pg.Pool;
@@ -50,6 +70,11 @@ export class ShapeRegistry {
   readonly #scan = new Map<number, Set<Shape>>();
   /** table oid → column → value → shapes */
   readonly #eq = new Map<number, Map<string, Map<string, Set<Shape>>>>();
+  readonly #recent: RecentTransactions;
+  /** Definitions refused for a while: their where clause could not be evaluated within budget. */
+  readonly #poisoned = new Map<string, { message: string; until: number }>();
+  readonly #dirty = new Set<Shape>();
+  #wakeScheduled = false;
   readonly #timer: NodeJS.Timeout;
   /** Commit LSN of the last transaction applied (the `global_last_seen_lsn`). */
   lastLsn = 0n;
@@ -58,6 +83,7 @@ export class ShapeRegistry {
     this.#pool = pool;
     this.#publication = publication;
     this.#opts = opts;
+    this.#recent = new RecentTransactions({ maxAgeMs: 10_000, maxBytes: 64 * 1024 * 1024, rememberedXids: 1 << 16, ...opts.recent });
     this.#timer = setInterval(() => this.evictIdle(Date.now()), Math.min(60_000, opts.idleMs)).unref();
   }
 
@@ -69,21 +95,37 @@ export class ShapeRegistry {
     return this.#byHandle.get(handle);
   }
 
-  /** The current shape for a definition, created (snapshot taken) when there is none. Throws 400s for bad definitions. */
+  /** The live shape for a definition, if there is one (no creation). */
+  existing(def: ShapeDefinition): Shape | undefined {
+    const shape = this.#byKey.get(definitionKey(def));
+    return shape?.state === "ready" ? shape : undefined;
+  }
+
+  /** The handle a reader of `def` should start over with: the live shape's, or a new one never handed out. */
+  currentHandle(def: ShapeDefinition): string {
+    const key = definitionKey(def);
+    const shape = this.#byKey.get(key);
+    return shape && shape.state !== "invalid" ? shape.handle : newHandle(key);
+  }
+
+  /** The current shape for a definition, created (snapshot taken) when there is none. Throws 4xx for bad definitions. */
   async resolve(def: ShapeDefinition): Promise<Shape> {
     const key = definitionKey(def);
-    // A shape still taking its snapshot is registered already (to buffer changes) but not servable:
-    // wait for its creation to finish.
     const creating = this.#creating.get(key);
     if (creating) return creating;
     const existing = this.#byKey.get(key);
     if (existing && existing.state === "ready") return existing;
+    const poisoned = this.#poisoned.get(key);
+    if (poisoned && poisoned.until > Date.now()) throw badRequest("where_too_expensive", poisoned.message, "where");
     const created = this.#create(def, key).finally(() => this.#creating.delete(key));
     this.#creating.set(key, created);
     return created;
   }
 
-  /** Applies one committed transaction to every shape it can affect, synchronously, in commit order. */
+  /**
+   * Ingestion: appends one committed transaction to every shape it affects, synchronously, in commit order.
+   * A shape that throws is invalidated alone (I1); the transaction counts as applied only afterwards.
+   */
   apply(tx: Transaction): void {
     // L1: a reconnected stream replays from the slot's confirmed position; what was applied is skipped.
     if (tx.commitLsn <= this.lastLsn) return;
@@ -95,7 +137,7 @@ export class ShapeRegistry {
     };
     for (const change of tx.changes) {
       if (change.kind === "truncate") {
-        for (const rel of change.relations) this.invalidateTable(rel.id);
+        for (const rel of change.relations) for (const shape of this.#shapesOf(rel.id)) add(shape, change);
         continue;
       }
       const oid = change.relation.id;
@@ -115,46 +157,110 @@ export class ShapeRegistry {
         }
       }
     }
+    for (const [shape, changes] of perShape) {
+      try {
+        shape.apply(changes.length === tx.changes.length ? tx : { ...tx, changes });
+      } catch (err) {
+        this.#fail(shape, err);
+      }
+      if (shape.state === "invalid") this.#remove(shape);
+      if (shape.dirty) this.#markDirty(shape);
+    }
+    this.#recent.add(tx, tx.bytes);
     this.lastLsn = tx.commitLsn;
-    for (const [shape, changes] of perShape) shape.apply({ ...tx, changes });
   }
 
   /** Every shape on the table gets must-refetch (truncate, schema change). */
-  invalidateTable(oid: number): void {
+  invalidateTable(oid: number, reason = "the table's schema changed"): void {
     this.#publication.forget(oid);
-    const victims = [...this.#byKey.values()].filter((s) => s.spec.table.oid === oid);
-    for (const shape of victims) this.#remove(shape, true);
+    for (const shape of this.#shapesOf(oid)) {
+      shape.invalidate(new Error(reason));
+      this.#remove(shape);
+      this.#markDirty(shape);
+    }
   }
 
   /**
-   * A new handle for an existing shape (SPEC.md H2): given to a reader that fell behind the bounded log,
-   * so it alone starts over while every other reader of the shape carries on.
+   * After replication was down: a table whose schema changed meanwhile (and whose new Relation message may
+   * never come, when nobody writes to it) invalidates its shapes (SPEC.md S2).
    */
-  alias(shape: Shape): string {
-    const handle = newHandle(shape.key);
-    shape.aliases.add(handle);
-    this.#byHandle.set(handle, shape);
-    return handle;
+  async revalidateSchemas(): Promise<void> {
+    const tables = new Map<number, TableInfo>();
+    for (const shape of this.#byKey.values()) tables.set(shape.spec.table.oid, shape.spec.table);
+    for (const [oid, before] of tables) {
+      const now = await loadTableInfoByOid(this.#pool, oid);
+      if (!now || !sameTableShape(before, now)) this.invalidateTable(oid, "the table's schema changed while replication was down");
+    }
+  }
+
+  /**
+   * A reader on `handle` is behind the log and must start over: the official client will remember that
+   * handle as expired, so a current handle stops being handed out (SPEC.md H2). Returns the handle to send.
+   */
+  startOver(shape: Shape, handle: string): string {
+    if (handle === shape.handle) {
+      const next = newHandle(shape.key);
+      const dropped = shape.rotateHandle(next);
+      if (dropped !== undefined) this.#byHandle.delete(dropped);
+      this.#byHandle.set(next, shape);
+    }
+    return shape.handle;
   }
 
   evictIdle(now: number): void {
     for (const shape of [...this.#byKey.values()]) {
-      if (shape.listenerCount === 0 && now - shape.lastReadAt > this.#opts.idleMs) this.#remove(shape, false);
+      if (shape.waiterCount === 0 && now - shape.lastReadAt > this.#opts.idleMs) this.#remove(shape);
     }
+    for (const [key, p] of this.#poisoned) if (p.until <= now) this.#poisoned.delete(key);
   }
 
   close(): void {
     clearInterval(this.#timer);
-    for (const shape of [...this.#byKey.values()]) this.#remove(shape, true);
+    for (const shape of [...this.#byKey.values()]) {
+      shape.invalidate(new Error("the server is shutting down"));
+      this.#remove(shape);
+      shape.wake(() => {});
+    }
+  }
+
+  #shapesOf(oid: number): Shape[] {
+    return [...this.#byKey.values()].filter((s) => s.spec.table.oid === oid);
+  }
+
+  #fail(shape: Shape, err: unknown): void {
+    shape.invalidate(err instanceof Error ? err : new Error(String(err)));
+    if (isBudgetError(err)) {
+      this.#poisoned.set(shape.key, {
+        message: `the where clause is too expensive to evaluate on live changes (${err.message}); simplify it`,
+        until: Date.now() + POISON_MS,
+      });
+    }
+    this.#opts.onShapeFailure?.(shape, err);
+  }
+
+  #markDirty(shape: Shape): void {
+    this.#dirty.add(shape);
+    if (this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    // One wake-up per changed shape, after the current batch of replication messages is ingested.
+    queueMicrotask(() => {
+      this.#wakeScheduled = false;
+      const shapes = [...this.#dirty];
+      this.#dirty.clear();
+      for (const s of shapes) s.wake((err) => this.#opts.onShapeFailure?.(s, err));
+    });
   }
 
   async #create(def: ShapeDefinition, key: string): Promise<Shape> {
-    // A schema change that lands while the snapshot is taken invalidates the new shape: start again.
+    // A schema change while the snapshot is taken, or a hand-off the recent ring cannot cover: start again.
     for (let attempt = 1; ; attempt++) {
       const shape = await this.#createOnce(def, key);
       if (shape.state === "ready") return shape;
+      if (isBudgetError(shape.invalidReason)) {
+        throw badRequest("where_too_expensive", `the where clause is too expensive to evaluate on live changes: ${shape.invalidReason.message}`, "where");
+      }
       if (attempt >= CREATE_ATTEMPTS) {
-        throw new RuncastError(503, "shape_unstable", `the table ${def.table} kept changing while its snapshot was taken; try again`, {
+        throw new RuncastError(503, "shape_unstable", `the table ${def.table.schema}.${def.table.name} kept changing while its snapshot was taken; try again`, {
           headers: { "retry-after": "1" },
         });
       }
@@ -165,26 +271,46 @@ export class ShapeRegistry {
     const spec = await this.#compile(def);
     await this.#publication.ensureTable(spec.table);
     const shape = new Shape(newHandle(key), key, spec, this.#opts);
-    // Registered before the snapshot is taken, so every transaction committed after it is buffered (SPEC.md C1).
+    // Registered before the snapshot is taken: every transaction delivered from now on is buffered (C1);
+    // those delivered before come from the recent ring (C2).
     this.#add(shape);
+    const registeredAt = this.lastLsn;
     try {
-      const snap = await takeSnapshot(this.#pool, spec, def.log === "full");
-      shape.finishSnapshot(snap.rows, snap.xids, snap.lsn);
+      const snap = await takeSnapshot(this.#pool, spec, def.log === "full", this.#opts.snapshotTimeoutMs);
+      const missed = this.#recent.missedBy(snap.xids, registeredAt);
+      if (missed === null) {
+        shape.invalidate(new Error("a transaction the snapshot does not see is no longer held"));
+      } else {
+        shape.finishSnapshot(snap.rows, snap.xids, snap.lsn, missed);
+      }
     } catch (err) {
-      this.#remove(shape, true);
-      // Class 22 (data exception): the where clause fails on some row, e.g. a division by zero.
+      shape.invalidate(err instanceof Error ? err : new Error(String(err)));
+      this.#remove(shape);
       const code = (err as { code?: string }).code;
+      // Class 22 (data exception): the where clause fails on some row, e.g. a division by zero.
       if (typeof code === "string" && code.startsWith("22")) {
         throw badRequest("where_evaluation_failed", `the where clause fails on a row of the table: ${(err as Error).message}`, "where");
       }
+      if (code === "57014") {
+        throw new RuncastError(503, "snapshot_timeout", `the shape's snapshot query ran longer than ${this.#opts.snapshotTimeoutMs} ms`, {
+          headers: { "retry-after": "5" },
+        });
+      }
+      if (isBudgetError(err)) {
+        throw badRequest("where_too_expensive", `the where clause is too expensive to evaluate on live changes: ${err.message}`, "where");
+      }
       throw err;
     }
+    if (shape.state !== "ready") this.#remove(shape);
+    // Changes applied during the hand-off belong to the snapshot's readers: nobody waits on a new shape yet.
+    shape.dirty = false;
     return shape;
   }
 
   async #compile(def: ShapeDefinition): Promise<ShapeSpec> {
     const table = await loadTableInfo(this.#pool, def.table);
-    if (!table) throw badRequest("table_not_found", `table ${JSON.stringify(def.table)} does not exist`, "table");
+    if (!table) throw badRequest("table_not_found", `table ${JSON.stringify(`${def.table.schema}.${def.table.name}`)} does not exist`, "table");
+    def.allow?.(table);
     const columns = selectColumns(table, def.columns);
     let where;
     if (def.where !== undefined && def.where.trim() !== "") {
@@ -195,12 +321,17 @@ export class ShapeRegistry {
         throw err;
       }
     }
-    return { table, columns, where, replica: def.replica, log: def.log };
+    const projection = def.projection ? def.projection.build(table) : identityProjection(table, columns);
+    return { table, projection, where, replica: def.replica, log: def.log };
   }
 
   #add(shape: Shape): void {
     const previous = this.#byKey.get(shape.key);
-    if (previous) this.#remove(previous, true);
+    if (previous) {
+      previous.invalidate(new Error("replaced"));
+      this.#remove(previous);
+      this.#markDirty(previous);
+    }
     this.#byKey.set(shape.key, shape);
     this.#byHandle.set(shape.handle, shape);
     const oid = shape.spec.table.oid;
@@ -220,21 +351,26 @@ export class ShapeRegistry {
     }
   }
 
-  #remove(shape: Shape, invalidate: boolean): void {
+  /** Unregisters a shape (its handles become unknown: later requests get 409 with a new shape's handle). */
+  #remove(shape: Shape): void {
     if (this.#byKey.get(shape.key) === shape) this.#byKey.delete(shape.key);
     this.#byHandle.delete(shape.handle);
-    for (const alias of shape.aliases) this.#byHandle.delete(alias);
+    for (const h of shape.retiredHandles) this.#byHandle.delete(h);
     const oid = shape.spec.table.oid;
     const eq = shape.spec.where?.equality;
     if (eq) {
-      const byValue = this.#eq.get(oid)?.get(eq.column);
+      const byColumn = this.#eq.get(oid);
+      const byValue = byColumn?.get(eq.column);
       const set = byValue?.get(eq.value);
       set?.delete(shape);
       if (set && set.size === 0) byValue?.delete(eq.value);
+      if (byValue && byValue.size === 0) byColumn?.delete(eq.column);
+      if (byColumn && byColumn.size === 0) this.#eq.delete(oid);
     } else {
-      this.#scan.get(oid)?.delete(shape);
+      const set = this.#scan.get(oid);
+      set?.delete(shape);
+      if (set && set.size === 0) this.#scan.delete(oid);
     }
-    if (invalidate) shape.invalidate();
   }
 }
 
@@ -252,8 +388,8 @@ function selectColumns(table: TableInfo, requested: string[] | undefined) {
   return table.columns.filter((c) => set.has(c.name));
 }
 
-/** Shape identity: table + where + params + columns + replica + log. */
+/** Shape identity: table + where + params + columns + replica + log + projection. */
 export function definitionKey(def: ShapeDefinition): string {
   const params = Array.isArray(def.params) ? def.params : Object.entries(def.params ?? {}).sort(([a], [b]) => Number(a) - Number(b)).map(([, v]) => v);
-  return JSON.stringify([def.table, def.where ?? "", params, def.columns ?? null, def.replica, def.log]);
+  return JSON.stringify([def.table.schema, def.table.name, def.where ?? "", params, def.columns ?? null, def.replica, def.log, def.projection?.id ?? null]);
 }

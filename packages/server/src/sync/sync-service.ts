@@ -1,16 +1,18 @@
 import type pg from "pg";
-import type { Transaction } from "./changes.ts";
+import type { Relation, Transaction } from "./changes.ts";
 import { Publication } from "./publication.ts";
 import { ReplicationStream } from "./replication.ts";
 import { ShapeRegistry, type RegistryOptions } from "./shapes.ts";
-import { loadTableInfo } from "./table-info.ts";
+import { loadTableInfo, type TableName } from "./table-info.ts";
 
 export interface SyncOptions {
   connectionString: string;
   slotName: string;
   publicationName: string;
   /** Tables published from the start (the run engine's `runs`). */
-  tables: string[];
+  tables: TableName[];
+  /** Runcast's own schema (where the schema-change events table lives). */
+  schema: string;
   registry: RegistryOptions;
   log: (msg: string) => void;
 }
@@ -36,6 +38,9 @@ export class SyncService {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #failures = 0;
   #ddlTable = -1;
+  /** Relation state outlives each replication connection (SPEC.md S2). */
+  readonly #relations = new Map<number, Relation>();
+  #streamedBefore = false;
 
   constructor(pool: pg.Pool, opts: SyncOptions) {
     this.#pool = pool;
@@ -58,7 +63,7 @@ export class SyncService {
     await this.publication.ensureExists([]);
     for (const name of this.#opts.tables) {
       const info = await loadTableInfo(this.#pool, name);
-      if (!info) throw new Error(`table ${name} is missing: migrations did not run`);
+      if (!info) throw new Error(`table ${name.schema}.${name.name} is missing: migrations did not run`);
       await this.publication.ensureTable(info);
     }
     await this.#installDdlTrigger();
@@ -70,7 +75,7 @@ export class SyncService {
    * The event trigger needs superuser; without it schema changes are still seen at the next write.
    */
   async #installDdlTrigger(): Promise<void> {
-    const ddl = await loadTableInfo(this.#pool, "public.runcast_ddl_events");
+    const ddl = await loadTableInfo(this.#pool, { schema: this.#opts.schema, name: "runcast_ddl_events" });
     if (!ddl) return;
     this.#ddlTable = ddl.oid;
     await this.publication.ensureTable(ddl);
@@ -78,7 +83,7 @@ export class SyncService {
     if (rowCount) return;
     try {
       await this.#pool.query(
-        "CREATE EVENT TRIGGER runcast_ddl ON ddl_command_end WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION runcast_ddl_event()",
+        `CREATE EVENT TRIGGER runcast_ddl ON ddl_command_end WHEN TAG IN ('ALTER TABLE') EXECUTE FUNCTION "${this.#opts.schema}".runcast_ddl_event()`,
       );
     } catch (err) {
       const code = (err as { code?: string }).code;
@@ -95,17 +100,26 @@ export class SyncService {
   }
 
   async #connect(): Promise<void> {
+    const reconnecting = this.#streamedBefore;
     const stream = new ReplicationStream({
       connectionString: this.#opts.connectionString,
       slotName: this.#opts.slotName,
       publicationName: this.#opts.publicationName,
+      relations: this.#relations,
       onTransaction: (tx) => {
+        // Ingestion only: schema events, then the shapes' logs; then the slot may advance past it (R1).
         for (const ch of tx.changes) {
           if (ch.kind === "insert" && ch.relation.id === this.#ddlTable && ch.new.objid) this.registry.invalidateTable(Number(ch.new.objid));
         }
         this.registry.apply(tx);
         stream.acknowledge(tx.commitLsn);
-        for (const fn of this.#listeners) fn(tx);
+        for (const fn of this.#listeners) {
+          try {
+            fn(tx);
+          } catch (err) {
+            this.#opts.log(`a transaction listener failed: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
       },
       onRelationChanged: (before) => {
         this.#opts.log(`schema of ${before.schema}.${before.name} changed: its shapes must be refetched`);
@@ -118,6 +132,12 @@ export class SyncService {
     this.#stream = stream;
     await stream.start();
     this.#failures = 0;
+    this.#streamedBefore = true;
+    if (reconnecting) {
+      this.registry.revalidateSchemas().catch((err: unknown) => {
+        this.#opts.log(`could not check table schemas after reconnecting: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
   }
 
   #scheduleReconnect(err: unknown): void {

@@ -4,7 +4,9 @@ import { configure } from "@runcast/sdk";
 import { Worker } from "@runcast/sdk/worker";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type pg from "pg";
 import { configFromEnv, type NodeConfig } from "../config.ts";
+import { createPool } from "../db/pool.ts";
 import type { EmbeddedDatabase } from "../db/embedded.ts";
 import { silentLogger } from "../log.ts";
 import { startNode, type RunningNode } from "../node.ts";
@@ -12,6 +14,8 @@ import { startTestPostgres, TEST_DIR_PREFIX } from "./pg.ts";
 
 export interface TestNode extends RunningNode {
   db: EmbeddedDatabase;
+  /** A connection pool as an application's own (default search_path: public), for user tables. */
+  userPool: pg.Pool;
   /** Stops the node, then its database. */
   stop(): Promise<void>;
 }
@@ -41,11 +45,14 @@ export async function startTestNode(overrides: Partial<NodeConfig> = {}, db?: Em
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
+  const userPool = createPool(database.url, { max: 5, application: "runcast-test-app" });
   return {
     ...node,
     url: `http://127.0.0.1:${node.port}`,
     db: database,
+    userPool,
     async stop() {
+      await userPool.end();
       await node.close();
       if (!db) await database.stop();
       rmSync(dataDir, { recursive: true, force: true });
