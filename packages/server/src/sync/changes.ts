@@ -39,8 +39,6 @@ export interface Transaction {
   /** Commit time. */
   commitTime: Date;
   changes: Change[];
-  /** Bytes of the decoded messages (a size estimate for memory budgets). */
-  bytes: number;
 }
 
 /** Format a 64-bit LSN the way PostgreSQL prints it (`16/B374D848`). */

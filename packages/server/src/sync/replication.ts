@@ -248,7 +248,6 @@ export class ReplicationStream {
       const frame = decodeReplicationFrame(chunk);
       if (frame.kind === "xlogdata") {
         this.#handle(decodePgoutput(frame.data));
-        if (this.#tx) this.#tx.bytes += frame.data.length;
         return;
       }
       if (frame.walEnd > this.#serverSent) this.#serverSent = frame.walEnd;
@@ -263,7 +262,7 @@ export class ReplicationStream {
     switch (m.tag) {
       case "begin":
         if (this.#tx) throw protocolViolation("Begin inside a transaction");
-        this.#tx = { xid: m.xid, commitLsn: m.finalLsn, commitTime: m.commitTime, changes: [], bytes: 0 };
+        this.#tx = { xid: m.xid, commitLsn: m.finalLsn, commitTime: m.commitTime, changes: [] };
         return;
       case "commit": {
         const tx = this.#inTx(m.tag);

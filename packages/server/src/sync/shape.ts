@@ -123,12 +123,8 @@ export class Shape {
     }
   }
 
-  /**
-   * Installs the snapshot and reconciles it with the stream (SPEC.md C1): `missed` are transactions the
-   * stream delivered before this shape existed that the snapshot does not see; they go first, then the
-   * transactions buffered while the snapshot was taken, filtered by visibility.
-   */
-  finishSnapshot(rows: Row[], xids: SnapshotXids, lsn: bigint, missed: readonly Transaction[] = []): void {
+  /** Installs the snapshot, then the transactions buffered while it was taken, filtered by visibility (SPEC.md C1). */
+  finishSnapshot(rows: Row[], xids: SnapshotXids, lsn: bigint): void {
     if (this.state !== "snapshotting") return;
     this.#snapshot = { ...xids, lsn };
     if (this.spec.log === "full") for (const row of rows) this.rows.set(this.#keyOf(row), this.#project(row));
@@ -136,7 +132,7 @@ export class Shape {
     this.state = "ready";
     const pending = this.#pending;
     this.#pending = [];
-    for (const tx of [...missed, ...pending]) {
+    for (const tx of pending) {
       this.apply(tx);
       if (this.state !== "ready") return;
     }

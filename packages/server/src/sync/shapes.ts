@@ -4,7 +4,7 @@ import { RuncastError, badRequest } from "../errors.ts";
 import type { Change, Transaction } from "./changes.ts";
 import { identityProjection, type Projection } from "./projection.ts";
 import type { Publication } from "./publication.ts";
-import { RecentTransactions, type RecentOptions } from "./recent.ts";
+import { DeliveredXids } from "./recent.ts";
 import { Shape, type LogMode, type ReplicaMode, type ShapeLimits, type ShapeSpec } from "./shape.ts";
 import { takeSnapshot } from "./snapshot.ts";
 import { loadTableInfo, loadTableInfoByOid, sameTableShape, type TableInfo, type TableName } from "./table-info.ts";
@@ -34,8 +34,6 @@ export interface RegistryOptions extends ShapeLimits {
   idleMs: number;
   /** Snapshot queries are cancelled after this long. */
   snapshotTimeoutMs: number;
-  /** The ring of recent transactions used to hand snapshots off exactly (SPEC.md C2). */
-  recent?: Partial<RecentOptions>;
   /** Reports a shape invalidated by a failure (where clause, budget, bug), for the node's log. */
   onShapeFailure?(shape: Shape, err: unknown): void;
 }
@@ -70,7 +68,8 @@ export class ShapeRegistry {
   readonly #scan = new Map<number, Set<Shape>>();
   /** table oid → column → value → shapes */
   readonly #eq = new Map<number, Map<string, Map<string, Set<Shape>>>>();
-  readonly #recent: RecentTransactions;
+  /** What the stream delivered lately, to detect snapshots taken inside a commit's visibility window (C2). */
+  readonly #delivered = new DeliveredXids();
   /** Definitions refused for a while: their where clause could not be evaluated within budget. */
   readonly #poisoned = new Map<string, { message: string; until: number }>();
   readonly #dirty = new Set<Shape>();
@@ -83,7 +82,6 @@ export class ShapeRegistry {
     this.#pool = pool;
     this.#publication = publication;
     this.#opts = opts;
-    this.#recent = new RecentTransactions({ maxAgeMs: 10_000, maxBytes: 64 * 1024 * 1024, rememberedXids: 1 << 16, ...opts.recent });
     this.#timer = setInterval(() => this.evictIdle(Date.now()), Math.min(60_000, opts.idleMs)).unref();
   }
 
@@ -166,7 +164,7 @@ export class ShapeRegistry {
       if (shape.state === "invalid") this.#remove(shape);
       if (shape.dirty) this.#markDirty(shape);
     }
-    this.#recent.add(tx, tx.bytes);
+    this.#delivered.add(tx.xid, tx.commitLsn);
     this.lastLsn = tx.commitLsn;
   }
 
@@ -252,7 +250,8 @@ export class ShapeRegistry {
   }
 
   async #create(def: ShapeDefinition, key: string): Promise<Shape> {
-    // A schema change while the snapshot is taken, or a hand-off the recent ring cannot cover: start again.
+    // A schema change while the snapshot is taken, or a snapshot taken inside a commit's visibility window
+    // (C2): start again.
     for (let attempt = 1; ; attempt++) {
       const shape = await this.#createOnce(def, key);
       if (shape.state === "ready") return shape;
@@ -272,16 +271,15 @@ export class ShapeRegistry {
     await this.#publication.ensureTable(spec.table);
     const shape = new Shape(newHandle(key), key, spec, this.#opts);
     // Registered before the snapshot is taken: every transaction delivered from now on is buffered (C1);
-    // those delivered before come from the recent ring (C2).
+    // one delivered before that the snapshot does not see makes it be taken again (C2).
     this.#add(shape);
     const registeredAt = this.lastLsn;
     try {
       const snap = await takeSnapshot(this.#pool, spec, def.log === "full", this.#opts.snapshotTimeoutMs);
-      const missed = this.#recent.missedBy(snap.xids, registeredAt);
-      if (missed === null) {
-        shape.invalidate(new Error("a transaction the snapshot does not see is no longer held"));
+      if (this.#delivered.missedBy(snap.xids, registeredAt)) {
+        shape.invalidate(new Error("the snapshot does not see a transaction the stream delivered before the shape existed"));
       } else {
-        shape.finishSnapshot(snap.rows, snap.xids, snap.lsn, missed);
+        shape.finishSnapshot(snap.rows, snap.xids, snap.lsn);
       }
     } catch (err) {
       shape.invalidate(err instanceof Error ? err : new Error(String(err)));

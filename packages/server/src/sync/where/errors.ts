@@ -35,3 +35,20 @@ export class WhereEvaluationError extends Error {
     this.name = "WhereEvaluationError";
   }
 }
+
+/**
+ * Raised by `matches()` when evaluating the clause on one row would take more work than the clause's step budget
+ * (see budget.ts). It says nothing about what PostgreSQL would answer, only that answering costs too much, so it is
+ * deliberately not a WhereEvaluationError: callers can tell "too expensive" from "PostgreSQL raises here".
+ */
+export class WhereBudgetError extends Error {
+  readonly code = "where_budget_exceeded";
+  /** The budget that was exceeded, in steps. */
+  readonly budget: number;
+
+  constructor(budget: number) {
+    super(`evaluating the where clause on this row takes more than its budget of ${budget} steps`);
+    this.name = "WhereBudgetError";
+    this.budget = budget;
+  }
+}
