@@ -1,0 +1,479 @@
+/**
+ * Fan-out benchmark: N subscribers hold a live long-poll on one shape, one UPDATE commits, and every
+ * subscriber's response is timed until its body is fully received. The same generators and client code
+ * then hold N requests on the floor server (bare node:http answering them all with one pre-encoded body
+ * of the same bytes), so the ratio shows what Runcast adds to what this machine can do at best.
+ * Also: the server's resident memory per held request.
+ *
+ * Only the public HTTP contract (/v1/shape) and SQL are used against Runcast, which runs as its own
+ * process through its CLI (`runcast start`).
+ *
+ *   node --import tsx bench/fanout.ts [--quick] [--n 1000,5000] [--rounds 5] [--generators 4] [--cpu-prof]
+ */
+import { fileURLToPath, pathToFileURL } from "node:url";
+import http from "node:http";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Channel } from "./lib/children.ts";
+import { now } from "./lib/clock.ts";
+import { GeneratorPool, type RoundTimes } from "./lib/generators.ts";
+import type { FromFloor, HttpSample, ToFloor } from "./lib/ipc.ts";
+import { BENCH_TABLE, benchValue, connectClient, createBenchTable, startBenchPostgres, UPDATE_SQL } from "./lib/postgres.ts";
+import { cleanupAll, forkTs, installExitHandlers, onCleanup, readCpuMs, readMemory, sleep, stopChild, waitQuiet } from "./lib/procs.ts";
+import { defaultResultPath, environment, fmtMs, fmtRatio, RESULTS_DIR, table, writeJson } from "./lib/report.ts";
+import { startRuncastServer } from "./lib/runcast-server.ts";
+import { ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
+
+const FLOOR_SERVER = fileURLToPath(new URL("./floor-server.ts", import.meta.url));
+
+export type FanoutTargetName = "runcast" | "floor";
+
+export interface FanoutOptions {
+  databaseUrl: string;
+  /** Held requests per measurement, e.g. [1000, 5000]. */
+  counts: number[];
+  /** Measured updates per count (each one fans out to all N). */
+  rounds: number;
+  /** Subscribers and rounds of the warm-up before the idle memory reading. */
+  warmupSubscribers: number;
+  warmupRounds: number;
+  /** Load-generator processes (each holds total/generators connections). */
+  generators: number;
+  /** Snapshot requests in flight per generator while opening. */
+  setupConcurrency: number;
+  /**
+   * deferred (default): every subscriber sends its next live request after the round, so a round times the
+   * delivery of one update alone. immediate: each re-issues as soon as its response ends, as real clients do,
+   * so the server also takes in N new requests while it is still fanning out.
+   */
+  reissue: "immediate" | "deferred";
+  /** The generators' HTTP client: raw (minimal HTTP/1.1, default) or node-http (node:http keep-alive agent). */
+  client: "raw" | "node-http";
+  targets: FanoutTargetName[];
+  /** Write a V8 CPU profile of each Runcast server here (node --cpu-prof). */
+  cpuProfDir?: string;
+  log: (line: string) => void;
+}
+
+export const FANOUT_TARGETS = { p99Ratio: 1.3, perHeldKb: 20 } as const;
+
+export interface RoundResult {
+  fromSend: Summary;
+  fromCommit: Summary;
+  /** Subscribers without a response this round (should be 0). */
+  missing: number;
+  newSockets: number;
+  errors: number;
+  /** Server CPU from the trigger until the last response was in, ms (the fan-out itself). */
+  serverFanoutCpuMs: number;
+  /** CPU used during the whole round (fan-out, re-issued live requests, until everything was quiet again), ms. */
+  serverCpuMs: number;
+  generatorCpuMs: number;
+  /** CLOCK_MONOTONIC µs (the clock of V8 CPU profiles) from the trigger until the last response was in. */
+  monotonicUs: [number, number];
+}
+
+export interface FanoutTargetResult {
+  target: FanoutTargetName;
+  n: number;
+  /** The server process (a --cpu-prof profile carries it in its file name). */
+  serverPid: number;
+  /** Time from just before the UPDATE (or the floor's release request) was sent to each body's last byte, all rounds. */
+  fromSend: Summary;
+  /** Same, from when the commit (the release request) returned. */
+  fromCommit: Summary;
+  rounds: RoundResult[];
+  bodyBytes: number;
+  setupMs: number;
+  memory: {
+    /** Server RSS after the warm-up with nothing held, KiB. */
+    idleRssKb: number;
+    /** Server RSS with N requests held, KiB. */
+    heldRssKb: number;
+    /** (held − idle) / N, KiB. */
+    perHeldKb: number;
+    /** RSS with N held after the rounds, and the process's peak RSS. */
+    afterRoundsRssKb: number;
+    peakRssKb: number;
+  };
+  /** Mean per round: the server's CPU during the fan-out, and over the whole round (with the re-issued requests). */
+  cpuMsPerRound: { serverFanout: number; server: number; generators: number };
+  emptyResponses: number;
+  errors: number;
+  clock: { maxOffsetMs: number; maxRttMs: number };
+}
+
+export interface FanoutResult {
+  n: number;
+  runcast?: FanoutTargetResult;
+  floor?: FanoutTargetResult;
+  /** runcast / floor, latency from send. */
+  ratioP50?: number;
+  ratioP99?: number;
+}
+
+/** One server under test, as the measurement loop sees it. */
+interface Target {
+  name: FanoutTargetName;
+  url: string;
+  pid: number;
+  authorization: string | undefined;
+  /** Commits one change (or releases the held requests); resolves when the commit (control request) returns. */
+  trigger(): Promise<void>;
+  /** Requests currently held, when the server can tell (the floor can). */
+  held?(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+let updates = 0;
+
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+async function runcastTarget(opts: FanoutOptions, n: number): Promise<Target> {
+  if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
+  const server = await startRuncastServer({
+    databaseUrl: opts.databaseUrl,
+    maxSubscriptions: n + opts.warmupSubscribers + 1_000,
+    longPollMs: 240_000,
+    ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}),
+  });
+  const sql = await connectClient({ connectionString: opts.databaseUrl }, opts.log);
+  return {
+    name: "runcast",
+    url: server.url,
+    pid: server.pid,
+    authorization: `Bearer ${server.secretKey}`,
+    async trigger() {
+      await sql.query(UPDATE_SQL, [benchValue(++updates)]);
+    },
+    async stop() {
+      await sql.end();
+      await server.stop();
+    },
+  };
+}
+
+/** A body like Runcast's for one update, when the floor runs without a Runcast run to copy from. */
+export function syntheticSamples(): { live: HttpSample; snapshot: HttpSample } {
+  const update = JSON.stringify({
+    key: `"public"."${BENCH_TABLE}"/"1"`,
+    value: { id: "1", v: benchValue(0) },
+    headers: { operation: "update", relation: ["public", BENCH_TABLE], lsn: "26000000", op_position: 0, txids: [800], last: true },
+  });
+  const upToDate = JSON.stringify({ headers: { control: "up-to-date", global_last_seen_lsn: "26000000" } });
+  const common = { "content-type": "application/json; charset=utf-8", "electric-handle": "1-1700000000000" };
+  return {
+    live: {
+      status: 200,
+      headers: { ...common, "electric-offset": "26000000_0", "electric-cursor": "1", "electric-up-to-date": "", "electric-has-data": "true", "cache-control": "public, max-age=5, stale-while-revalidate=5" },
+      body: `[${update},${upToDate}]`,
+    },
+    snapshot: { status: 200, headers: { ...common, "electric-offset": "0_0", "electric-schema": "{}" }, body: `[${upToDate}]` },
+  };
+}
+
+async function floorTarget(samples: { live: HttpSample; snapshot: HttpSample }): Promise<Target> {
+  const floor = new Channel<ToFloor, FromFloor>(forkTs(FLOOR_SERVER), "floor server");
+  floor.send({ t: "init", live: samples.live, snapshot: samples.snapshot });
+  const { port } = await floor.next("listening", 30_000);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const control = (path: string, method: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port, path, method, agent }, (res) => {
+        res.resume();
+        res.on("end", resolve);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  // The control connection is open before the first release, as the UPDATE's database connection is.
+  await control("/__ping", "GET");
+  return {
+    name: "floor",
+    url: `http://127.0.0.1:${port}`,
+    pid: floor.pid,
+    authorization: undefined,
+    trigger: () => control("/__release", "POST"),
+    async held() {
+      floor.send({ t: "held" });
+      return (await floor.next("held", 10_000)).count;
+    },
+    async stop() {
+      agent.destroy();
+      floor.send({ t: "stop" });
+      await stopChild(floor.child, 5_000);
+    },
+  };
+}
+
+function latencies(round: RoundTimes, from: number): number[] {
+  const out: number[] = [];
+  for (const e of round.ends) if (Number.isFinite(e)) out.push(e - from);
+  return out;
+}
+
+/** Warm-up, idle memory, N held, memory, measured rounds. The target is stopped by the caller. */
+async function measure(target: Target, n: number, gens: GeneratorPool, opts: FanoutOptions): Promise<{ result: FanoutTargetResult; sample: HttpSample | undefined; snapshot: HttpSample | undefined }> {
+  const tag = `[fanout n=${n} ${target.name}]`;
+  const quiet = (pids: number[]) => waitQuiet(pids, { maxMs: 30_000 });
+  const offsets = await gens.calibrate();
+  const warm = Math.min(opts.warmupSubscribers, n);
+  opts.log(`${tag} warm-up: ${warm} subscribers × ${opts.warmupRounds} updates`);
+  await gens.open({ url: target.url, table: BENCH_TABLE, authorization: target.authorization, total: warm, concurrency: opts.setupConcurrency, reissue: opts.reissue, client: opts.client });
+  for (let r = 0; r < opts.warmupRounds; r++) {
+    await quiet([target.pid]);
+    await target.trigger();
+    await gens.round(60_000);
+    if (opts.reissue === "deferred") await gens.rearm();
+  }
+  await gens.close();
+  await quiet([target.pid]);
+  await sleep(500);
+  const idle = readMemory(target.pid);
+
+  opts.log(`${tag} opening ${n} subscribers (offset=-1, then live=true)…`);
+  const opened = await gens.open({ url: target.url, table: BENCH_TABLE, authorization: target.authorization, total: n, concurrency: opts.setupConcurrency, reissue: opts.reissue, client: opts.client });
+  if (opened.errors) opts.log(`${tag} ${opened.errors} snapshot requests failed and were retried`);
+  await quiet([target.pid, ...gens.pids]);
+  const heldCount = await target.held?.();
+  if (heldCount !== undefined && heldCount !== n) opts.log(`${tag} warning: the floor holds ${heldCount} of ${n} requests`);
+  const held = readMemory(target.pid);
+  const perHeldKb = (held.rssKb - idle.rssKb) / n;
+  opts.log(`${tag} ${n} held after ${fmtMs(opened.ms)} ms; server RSS ${Math.round(idle.rssKb / 1024)} → ${Math.round(held.rssKb / 1024)} MiB (${perHeldKb.toFixed(1)} KiB per held request)`);
+
+  const rounds: RoundResult[] = [];
+  const fromSend: number[] = [];
+  const fromCommit: number[] = [];
+  let sample: HttpSample | undefined;
+  let bodyBytes = 0;
+  let empty = 0;
+  let errors = 0;
+  for (let r = 0; r < opts.rounds; r++) {
+    const serverCpu0 = readCpuMs(target.pid);
+    const genCpu0 = gens.cpuMs();
+    const mono0 = monotonicUs();
+    const t0 = now();
+    await target.trigger();
+    const t1 = now();
+    const times = await gens.round(60_000);
+    const mono1 = monotonicUs();
+    const serverCpuFanout = readCpuMs(target.pid) - serverCpu0;
+    if (opts.reissue === "deferred") await gens.rearm();
+    await quiet([target.pid, ...gens.pids]);
+    const round: RoundResult = {
+      fromSend: rounded(summarize(latencies(times, t0))),
+      fromCommit: rounded(summarize(latencies(times, t1))),
+      missing: times.ends.filter((e) => !Number.isFinite(e)).length,
+      newSockets: times.newSockets,
+      errors: times.errors,
+      serverFanoutCpuMs: serverCpuFanout,
+      serverCpuMs: readCpuMs(target.pid) - serverCpu0,
+      generatorCpuMs: gens.cpuMs() - genCpu0,
+      monotonicUs: [mono0, mono1],
+    };
+    rounds.push(round);
+    fromSend.push(...latencies(times, t0));
+    fromCommit.push(...latencies(times, t1));
+    sample ??= times.sample;
+    bodyBytes = Math.max(bodyBytes, times.bodyBytes);
+    empty += times.empty;
+    errors += times.errors;
+    opts.log(
+      `${tag} round ${r + 1}/${opts.rounds}: p50 ${fmtMs(round.fromSend.p50)} p99 ${fmtMs(round.fromSend.p99)} max ${fmtMs(round.fromSend.max)} ms` +
+        ` (commit→ p50 ${fmtMs(round.fromCommit.p50)}); CPU ms: server ${Math.round(round.serverFanoutCpuMs)} fan-out / ${Math.round(round.serverCpuMs)} round, generators ${Math.round(round.generatorCpuMs)}` +
+        (round.missing ? `; ${round.missing} MISSING` : "") +
+        (round.newSockets ? `; ${round.newSockets} new sockets` : ""),
+    );
+  }
+  const after = readMemory(target.pid);
+  await gens.close();
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+  return {
+    sample,
+    snapshot: opened.snapshot,
+    result: {
+      target: target.name,
+      n,
+      serverPid: target.pid,
+      fromSend: rounded(summarize(fromSend)),
+      fromCommit: rounded(summarize(fromCommit)),
+      rounds,
+      bodyBytes,
+      setupMs: Math.round(opened.ms),
+      memory: {
+        idleRssKb: idle.rssKb,
+        heldRssKb: held.rssKb,
+        perHeldKb: Math.round(perHeldKb * 100) / 100,
+        afterRoundsRssKb: after.rssKb,
+        peakRssKb: after.hwmKb,
+      },
+      cpuMsPerRound: {
+        serverFanout: Math.round(mean(rounds.map((r) => r.serverFanoutCpuMs))),
+        server: Math.round(mean(rounds.map((r) => r.serverCpuMs))), generators: Math.round(mean(rounds.map((r) => r.generatorCpuMs))) },
+      emptyResponses: empty,
+      errors,
+      clock: {
+        maxOffsetMs: Math.round(Math.max(...offsets.map((o) => Math.abs(o.offsetMs))) * 1000) / 1000,
+        maxRttMs: Math.round(Math.max(...offsets.map((o) => o.rttMs)) * 1000) / 1000,
+      },
+    },
+  };
+}
+
+/** Runs every count against Runcast, then against the floor with the body Runcast sent. */
+export async function runFanout(opts: FanoutOptions): Promise<FanoutResult[]> {
+  const gens = await GeneratorPool.start(opts.generators, (line) => opts.log(`  ${line}`));
+  const unregister = onCleanup(() => gens.stop());
+  const results: FanoutResult[] = [];
+  try {
+    for (const n of opts.counts) {
+      const entry: FanoutResult = { n };
+      let samples = syntheticSamples();
+      for (const name of opts.targets) {
+        const target = name === "runcast" ? await runcastTarget(opts, n) : await floorTarget(samples);
+        try {
+          const { result, sample, snapshot } = await measure(target, n, gens, opts);
+          entry[name] = result;
+          // The floor answers with exactly the bytes and headers Runcast sent.
+          if (name === "runcast" && sample && snapshot) samples = { live: sample, snapshot };
+        } finally {
+          await target.stop();
+        }
+      }
+      if (entry.runcast && entry.floor) {
+        entry.ratioP50 = ratio(entry.runcast.fromSend.p50, entry.floor.fromSend.p50);
+        entry.ratioP99 = ratio(entry.runcast.fromSend.p99, entry.floor.fromSend.p99);
+      }
+      results.push(entry);
+    }
+  } finally {
+    unregister();
+    await gens.stop();
+  }
+  return results;
+}
+
+export function fanoutTable(results: FanoutResult[]): string {
+  const rows = [["fan-out (ms, until body received)", "N", "p50", "p99", "max", "p50 from commit", "p99 from commit", "RSS/held KiB", "server CPU ms fan-out", "server CPU ms round", "client CPU ms round"]];
+  for (const r of results) {
+    for (const t of [r.runcast, r.floor]) {
+      if (!t) continue;
+      rows.push([
+        t.target === "runcast" ? "runcast /v1/shape" : "floor (bare node:http)",
+        String(t.n),
+        fmtMs(t.fromSend.p50),
+        fmtMs(t.fromSend.p99),
+        fmtMs(t.fromSend.max),
+        fmtMs(t.fromCommit.p50),
+        fmtMs(t.fromCommit.p99),
+        t.memory.perHeldKb.toFixed(1),
+        String(t.cpuMsPerRound.serverFanout),
+        String(t.cpuMsPerRound.server),
+        String(t.cpuMsPerRound.generators),
+      ]);
+    }
+  }
+  const lines = [table(rows), ""];
+  for (const r of results) {
+    if (r.ratioP99 === undefined) continue;
+    lines.push(
+      `N=${r.n}: runcast/floor p99 ${fmtRatio(r.ratioP99, FANOUT_TARGETS.p99Ratio)} (target ≤ ${FANOUT_TARGETS.p99Ratio}), p50 ${fmtRatio(r.ratioP50 ?? Number.NaN)}; ` +
+        `RSS per held request ${r.runcast?.memory.perHeldKb.toFixed(1)} KiB ${(r.runcast?.memory.perHeldKb ?? Infinity) <= FANOUT_TARGETS.perHeldKb ? "✓" : "✗"} (target ≤ ${FANOUT_TARGETS.perHeldKb})`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export const FANOUT_MODES = {
+  quick: { counts: [500], rounds: 3, warmupSubscribers: 100, warmupRounds: 2 },
+  full: { counts: [1000, 5000], rounds: 5, warmupSubscribers: 200, warmupRounds: 3 },
+} as const;
+
+/** Options shared by the CLIs (sync.ts reuses these). */
+export const FANOUT_ARGS = {
+  quick: { type: "boolean" },
+  n: { type: "string" },
+  rounds: { type: "string" },
+  generators: { type: "string" },
+  "setup-concurrency": { type: "string" },
+  reissue: { type: "string" },
+  client: { type: "string" },
+  target: { type: "string" },
+  "cpu-prof": { type: "boolean" },
+  out: { type: "string" },
+} as const;
+
+export function fanoutOptionsFrom(
+  values: { quick?: boolean; n?: string; rounds?: string; generators?: string; "setup-concurrency"?: string; reissue?: string; client?: string; target?: string; "cpu-prof"?: boolean },
+  databaseUrl: string,
+  log: (line: string) => void,
+): FanoutOptions {
+  const mode = values.quick ? FANOUT_MODES.quick : FANOUT_MODES.full;
+  const int = (v: string | undefined, fallback: number, name: string) => {
+    if (v === undefined) return fallback;
+    const x = Number(v);
+    if (!Number.isInteger(x) || x <= 0) throw new Error(`--${name} must be a positive integer`);
+    return x;
+  };
+  const counts = values.n ? values.n.split(",").map((s) => int(s.trim(), 0, "n")) : [...mode.counts];
+  const targets = (values.target ?? "runcast,floor").split(",").map((s) => s.trim());
+  const reissue = values.reissue ?? "deferred";
+  if (reissue !== "immediate" && reissue !== "deferred") throw new Error("--reissue must be immediate or deferred");
+  const client = values.client ?? "raw";
+  if (client !== "raw" && client !== "node-http") throw new Error("--client must be raw or node-http");
+  for (const t of targets) if (t !== "runcast" && t !== "floor") throw new Error(`--target: unknown target ${t} (runcast, floor)`);
+  return {
+    databaseUrl,
+    counts,
+    rounds: int(values.rounds, mode.rounds, "rounds"),
+    warmupSubscribers: mode.warmupSubscribers,
+    warmupRounds: mode.warmupRounds,
+    generators: int(values.generators, 4, "generators"),
+    setupConcurrency: int(values["setup-concurrency"], 32, "setup-concurrency"),
+    reissue,
+    client,
+    targets: targets as FanoutTargetName[],
+    ...(values["cpu-prof"] ? { cpuProfDir: join(RESULTS_DIR, "prof") } : {}),
+    log,
+  };
+}
+
+async function main(): Promise<void> {
+  installExitHandlers();
+  const { values } = parseArgs({ options: FANOUT_ARGS, strict: true });
+  const log = (line: string) => process.stdout.write(line + "\n");
+  const started = new Date();
+  log("starting PostgreSQL…");
+  const db = await startBenchPostgres();
+  await createBenchTable(db.url);
+  const opts = fanoutOptionsFrom(values, db.url, log);
+  const results = await runFanout(opts);
+  const { databaseUrl: _url, log: _log, ...config } = opts;
+  const path = writeJson(values.out ?? defaultResultPath("fanout", started), {
+    kind: "runcast-bench-fanout",
+    date: started.toISOString(),
+    durationS: Math.round((Date.now() - started.getTime()) / 1000),
+    mode: values.quick ? "quick" : "full",
+    environment: environment(),
+    config,
+    targets: FANOUT_TARGETS,
+    fanout: results,
+  });
+  log("\n" + fanoutTable(results));
+  log(`\nresults: ${path}`);
+  await cleanupAll();
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().then(
+    () => process.exit(0),
+    async (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      await cleanupAll();
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,87 @@
+/**
+ * The fan-out floor: a bare node:http server (no framework) that speaks just enough of the shape
+ * protocol for the generators' client code. `offset=-1` gets a canned snapshot; a `live=true` request is
+ * held; `POST /__release` answers every held request with one pre-encoded body and one header set (a copy of
+ * what Runcast sent for the same update, so the bytes on the wire match). This is what this machine, this
+ * Node and this client can do at best; Runcast's fan-out is compared with it.
+ */
+import http from "node:http";
+import type { FromFloor, HttpSample, ToFloor } from "./lib/ipc.ts";
+
+function send(msg: FromFloor): void {
+  process.send?.(msg);
+}
+
+process.on("disconnect", () => process.exit(0));
+process.on("SIGINT", () => {});
+
+/** Headers that describe the connection or the body length: Node's http writes its own. */
+const HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "date"]);
+
+function prepared(sample: HttpSample): { status: number; headers: Record<string, string | number>; body: Buffer } {
+  const body = Buffer.from(sample.body, "utf8");
+  const headers: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(sample.headers)) if (!HOP.has(k)) headers[k] = v;
+  headers["content-length"] = body.length;
+  return { status: sample.status, headers, body };
+}
+
+let live: ReturnType<typeof prepared> | undefined;
+let snapshot: ReturnType<typeof prepared> | undefined;
+const held = new Set<http.ServerResponse>();
+
+const server = http.createServer((req, res) => {
+  const url = req.url ?? "";
+  if (url.startsWith("/v1/shape")) {
+    if (url.includes("live=true")) {
+      held.add(res);
+      res.on("close", () => held.delete(res));
+      return;
+    }
+    const s = snapshot as NonNullable<typeof snapshot>;
+    res.writeHead(s.status, s.headers);
+    res.end(s.body);
+    return;
+  }
+  if (url === "/__release") {
+    res.writeHead(204);
+    res.end();
+    const l = live as NonNullable<typeof live>;
+    const all = [...held];
+    held.clear();
+    for (const r of all) {
+      r.writeHead(l.status, l.headers);
+      r.end(l.body);
+    }
+    return;
+  }
+  if (url === "/__ping") {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("ok");
+    return;
+  }
+  res.writeHead(404);
+  res.end();
+});
+
+process.on("message", (raw) => {
+  const msg = raw as ToFloor;
+  switch (msg.t) {
+    case "init":
+      live = prepared(msg.live);
+      snapshot = prepared(msg.snapshot);
+      server.listen(0, "127.0.0.1", () => {
+        const addr = server.address();
+        send({ t: "listening", port: typeof addr === "object" && addr ? addr.port : 0 });
+      });
+      return;
+    case "held":
+      send({ t: "held", count: held.size });
+      return;
+    case "stop":
+      for (const r of held) r.destroy();
+      server.closeAllConnections();
+      server.close(() => process.exit(0));
+      return;
+  }
+});

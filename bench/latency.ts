@@ -1,0 +1,374 @@
+/**
+ * Commit → subscriber latency for one subscriber, one update at a time: Runcast's held long-poll on
+ * /v1/shape against two floors on the same PostgreSQL:
+ *  - pgoutput: a bare logical-replication client on its own slot and publication, decoding the stream
+ *    (with the repository's pgoutput decoder) until it sees the commit of the update;
+ *  - LISTEN/NOTIFY: an AFTER UPDATE trigger notifies in the same transaction; a listening connection waits.
+ * Every sample times from just before the UPDATE is sent (and from its commit returning) until the
+ * subscriber has the change: Runcast's response body fully received, the Commit message decoded, the
+ * notification received. Only one subscriber is active at a time, so none competes with another.
+ *
+ *   node --import tsx bench/latency.ts [--quick] [--samples 200]
+ */
+import http from "node:http";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { decodePgoutput, decodeReplicationFrame, encodeStandbyStatus } from "../packages/server/src/sync/pgoutput/decode.ts";
+import { now } from "./lib/clock.ts";
+import { BENCH_TABLE, benchValue, connectClient, createBenchTable, startBenchPostgres, UPDATE_SQL } from "./lib/postgres.ts";
+import { cleanupAll, installExitHandlers, onCleanup, sleep } from "./lib/procs.ts";
+import { defaultResultPath, environment, fmtMs, fmtRatio, table, writeJson } from "./lib/report.ts";
+import { startRuncastServer } from "./lib/runcast-server.ts";
+import { ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
+
+export interface LatencyOptions {
+  databaseUrl: string;
+  /** Measured updates per subscriber kind. */
+  samples: number;
+  /** Updates before measuring (JIT, caches, connections). */
+  warmup: number;
+  /** Pause between the subscriber being ready and the next update, ms (so the request is held, not in flight). */
+  gapMs: number;
+  log: (line: string) => void;
+}
+
+export const LATENCY_TARGETS = { p50Ratio: 1.3 } as const;
+
+export interface LatencyKindResult {
+  /** From just before the UPDATE was sent until the subscriber had the change. */
+  fromSend: Summary;
+  /** From the UPDATE's commit returning to the client that sent it. */
+  fromCommit: Summary;
+  /** The UPDATE's own round trip (send → commit returned). */
+  commit: Summary;
+}
+
+export interface LatencyResult {
+  runcast: LatencyKindResult;
+  pgoutput: LatencyKindResult;
+  notify: LatencyKindResult;
+  /** runcast / pgoutput, from send. */
+  ratioP50: number;
+  ratioP99: number;
+}
+
+/** What one subscriber kind provides to the shared sampling loop. */
+interface Subscriber {
+  /** Gets ready for the next change; resolves with the time it was seen (bench clock). */
+  arm(value: string): Promise<{ seen: Promise<number> }>;
+}
+
+let updates = 0;
+
+async function sample(sql: pg.Client, sub: Subscriber, opts: LatencyOptions, tag: string): Promise<LatencyKindResult> {
+  const fromSend: number[] = [];
+  const fromCommit: number[] = [];
+  const commit: number[] = [];
+  const total = opts.warmup + opts.samples;
+  for (let i = 0; i < total; i++) {
+    const value = benchValue(++updates);
+    const { seen } = await sub.arm(value);
+    await sleep(opts.gapMs);
+    const t0 = now();
+    await sql.query(UPDATE_SQL, [value]);
+    const t1 = now();
+    const t2 = await withTimeout(seen, 30_000, `${tag}: update ${i} never reached the subscriber`);
+    if (i < opts.warmup) continue;
+    fromSend.push(t2 - t0);
+    fromCommit.push(t2 - t1);
+    commit.push(t1 - t0);
+    if ((i - opts.warmup + 1) % 50 === 0) opts.log(`${tag} ${i - opts.warmup + 1}/${opts.samples}`);
+  }
+  const result = { fromSend: rounded(summarize(fromSend)), fromCommit: rounded(summarize(fromCommit)), commit: rounded(summarize(commit)) };
+  opts.log(`${tag} p50 ${fmtMs(result.fromSend.p50)} p99 ${fmtMs(result.fromSend.p99)} max ${fmtMs(result.fromSend.max)} ms (commit round trip p50 ${fmtMs(result.commit.p50)})`);
+  return result;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** Runcast: GET offset=-1, then one live long-poll per update over one keep-alive connection. */
+async function runcastSubscriber(url: string, secretKey: string): Promise<Subscriber & { close(): void }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const { hostname, port } = new URL(url);
+  let handle = "";
+  let offset = "-1";
+  let cursor: string | undefined;
+  const request = (live: boolean, written?: () => void) =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; end: number }>((resolve, reject) => {
+      const q = new URLSearchParams({ table: BENCH_TABLE, offset });
+      if (offset !== "-1") q.set("handle", handle);
+      if (live) q.set("live", "true");
+      if (live && cursor) q.set("cursor", cursor);
+      const req = http.request({ host: hostname, port, path: `/v1/shape?${q}`, agent, headers: { authorization: `Bearer ${secretKey}` } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), end: now() }));
+        res.on("error", reject);
+      });
+      if (written) req.on("finish", written);
+      req.on("error", reject);
+      req.end();
+    });
+  const take = (h: http.IncomingHttpHeaders) => {
+    handle = String(h["electric-handle"] ?? handle);
+    offset = String(h["electric-offset"] ?? offset);
+    if (h["electric-cursor"]) cursor = String(h["electric-cursor"]);
+  };
+  const first = await request(false);
+  if (first.status !== 200) throw new Error(`snapshot answered ${first.status}: ${first.body}`);
+  take(first.headers);
+  return {
+    async arm(value) {
+      let written!: () => void;
+      const sent = new Promise<void>((r) => (written = r));
+      const seen = (async () => {
+        for (;;) {
+          const res = await request(true, written);
+          if (res.status !== 200) throw new Error(`live request answered ${res.status}: ${res.body}`);
+          take(res.headers);
+          if (res.body.includes(value)) return res.end;
+          // A long-poll timeout or an older change: ask again.
+        }
+      })();
+      seen.catch(() => {});
+      await sent;
+      return { seen };
+    },
+    close: () => agent.destroy(),
+  };
+}
+
+/**
+ * node-postgres speaks the replication protocol without declaring it: CopyBothResponse arrives as
+ * 'replicationStart', CopyData as 'copyData'; CopyData and CopyDone are written with sendCopyFromChunk /
+ * endCopyFrom (see packages/server/src/sync/replication.ts, which drives the same connection).
+ */
+interface CopyBoth {
+  on(event: "copyData", listener: (msg: { chunk: Buffer }) => void): void;
+  once(event: "replicationStart", listener: () => void): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
+const FLOOR_SLOT = "bench_floor";
+const FLOOR_PUBLICATION = "bench_floor";
+
+/** The pgoutput floor: its own publication and slot, START_REPLICATION, decode until the update's Commit. */
+async function pgoutputSubscriber(databaseUrl: string, admin: pg.Client): Promise<Subscriber & { close(): Promise<void> }> {
+  await admin.query(`CREATE PUBLICATION ${FLOOR_PUBLICATION} FOR TABLE ${BENCH_TABLE}`);
+  const config: pg.ClientConfig & { replication: "database" } = { connectionString: databaseUrl, replication: "database" };
+  const client = await connectClient(config);
+  const copy = client.connection as unknown as CopyBoth;
+  await client.query(`CREATE_REPLICATION_SLOT ${FLOOR_SLOT} LOGICAL pgoutput NOEXPORT_SNAPSHOT`);
+  let flushed = 0n;
+  let expected: string | undefined;
+  let matched = false;
+  let notify: ((t: number) => void) | undefined;
+  const status = () => copy.sendCopyFromChunk(encodeStandbyStatus(flushed, new Date()));
+  copy.on("copyData", ({ chunk }) => {
+    const frame = decodeReplicationFrame(chunk);
+    if (frame.kind === "keepalive") {
+      if (frame.replyRequested) status();
+      return;
+    }
+    const m = decodePgoutput(frame.data);
+    if (m.tag === "begin") matched = false;
+    else if (m.tag === "update") {
+      const v = m.new[1];
+      if (v?.kind === "text" && v.value === expected) matched = true;
+    } else if (m.tag === "commit") {
+      flushed = m.endLsn;
+      if (matched && notify) {
+        const t = now();
+        const n = notify;
+        notify = undefined;
+        n(t);
+      }
+    }
+  });
+  const streaming = new Promise<void>((r) => copy.once("replicationStart", r));
+  const done = client.query(`START_REPLICATION SLOT ${FLOOR_SLOT} LOGICAL 0/0 (proto_version '1', publication_names '${FLOOR_PUBLICATION}')`).then(
+    () => undefined,
+    () => undefined,
+  );
+  await streaming;
+  const timer = setInterval(status, 1_000);
+  return {
+    async arm(value) {
+      expected = value;
+      return { seen: new Promise<number>((r) => (notify = r)) };
+    },
+    async close() {
+      clearInterval(timer);
+      status();
+      copy.endCopyFrom();
+      await withTimeout(done, 5_000, "replication stream did not end").catch(() => {});
+      await client.end().catch(() => {});
+      for (let i = 0; ; i++) {
+        try {
+          await admin.query("SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1", [FLOOR_SLOT]);
+          break;
+        } catch (err) {
+          // 55006: the walsender has not let go of the slot yet.
+          if ((err as { code?: string }).code !== "55006" || i > 100) throw err;
+          await sleep(50);
+        }
+      }
+      await admin.query(`DROP PUBLICATION IF EXISTS ${FLOOR_PUBLICATION}`);
+    },
+  };
+}
+
+/** The LISTEN/NOTIFY floor: an AFTER UPDATE trigger notifies with the new value in the same transaction. */
+async function notifySubscriber(databaseUrl: string, admin: pg.Client): Promise<Subscriber & { close(): Promise<void> }> {
+  await admin.query(`CREATE OR REPLACE FUNCTION bench_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_notify('${BENCH_TABLE}', NEW.v); RETURN NULL; END $$`);
+  await admin.query(`CREATE TRIGGER bench_notify AFTER UPDATE ON ${BENCH_TABLE} FOR EACH ROW EXECUTE FUNCTION bench_notify()`);
+  const client = await connectClient({ connectionString: databaseUrl });
+  let expected: string | undefined;
+  let notify: ((t: number) => void) | undefined;
+  client.on("notification", (msg) => {
+    if (msg.payload !== expected || !notify) return;
+    const t = now();
+    const n = notify;
+    notify = undefined;
+    n(t);
+  });
+  await client.query(`LISTEN ${BENCH_TABLE}`);
+  return {
+    async arm(value) {
+      expected = value;
+      return { seen: new Promise<number>((r) => (notify = r)) };
+    },
+    async close() {
+      await client.end();
+      await admin.query(`DROP TRIGGER IF EXISTS bench_notify ON ${BENCH_TABLE}`);
+      await admin.query("DROP FUNCTION IF EXISTS bench_notify()");
+    },
+  };
+}
+
+/**
+ * Runcast first (its server is then stopped, so its walsender decodes nothing during the floors), then
+ * the pgoutput floor, then LISTEN/NOTIFY. The updating connection is the same plain client throughout.
+ */
+export async function runLatency(opts: LatencyOptions): Promise<LatencyResult> {
+  const sql = await connectClient({ connectionString: opts.databaseUrl }, opts.log);
+  const unregister = onCleanup(() => sql.end());
+  try {
+    opts.log(`[latency runcast] ${opts.samples} sequential updates, one held long-poll`);
+    const server = await startRuncastServer({ databaseUrl: opts.databaseUrl, maxSubscriptions: 100, longPollMs: 60_000 });
+    let runcast: LatencyKindResult;
+    try {
+      const sub = await runcastSubscriber(server.url, server.secretKey);
+      try {
+        runcast = await sample(sql, sub, opts, "[latency runcast]");
+      } finally {
+        sub.close();
+      }
+    } finally {
+      await server.stop();
+    }
+
+    opts.log(`[latency pgoutput] own slot and publication, START_REPLICATION, decode to the Commit`);
+    const floor = await pgoutputSubscriber(opts.databaseUrl, sql);
+    let pgoutput: LatencyKindResult;
+    try {
+      pgoutput = await sample(sql, floor, opts, "[latency pgoutput]");
+    } finally {
+      await floor.close();
+    }
+
+    opts.log(`[latency notify] AFTER UPDATE trigger → pg_notify, one LISTEN connection`);
+    const listener = await notifySubscriber(opts.databaseUrl, sql);
+    let notify: LatencyKindResult;
+    try {
+      notify = await sample(sql, listener, opts, "[latency notify]");
+    } finally {
+      await listener.close();
+    }
+
+    return {
+      runcast,
+      pgoutput,
+      notify,
+      ratioP50: ratio(runcast.fromSend.p50, pgoutput.fromSend.p50),
+      ratioP99: ratio(runcast.fromSend.p99, pgoutput.fromSend.p99),
+    };
+  } finally {
+    unregister();
+    await sql.end().catch(() => {});
+  }
+}
+
+export function latencyTable(r: LatencyResult): string {
+  const rows = [["commit → subscriber (ms)", "p50", "p99", "max", "p50 from commit", "p99 from commit", "UPDATE round trip p50"]];
+  const add = (name: string, k: LatencyKindResult) =>
+    rows.push([name, fmtMs(k.fromSend.p50), fmtMs(k.fromSend.p99), fmtMs(k.fromSend.max), fmtMs(k.fromCommit.p50), fmtMs(k.fromCommit.p99), fmtMs(k.commit.p50)]);
+  add("runcast held long-poll", r.runcast);
+  add("floor: pgoutput client", r.pgoutput);
+  add("floor: LISTEN/NOTIFY", r.notify);
+  return (
+    table(rows) +
+    `\n\nruncast/pgoutput p50 ${fmtRatio(r.ratioP50, LATENCY_TARGETS.p50Ratio)} (target ≤ ${LATENCY_TARGETS.p50Ratio}), p99 ${fmtRatio(r.ratioP99)}`
+  );
+}
+
+export const LATENCY_MODES = {
+  quick: { samples: 60, warmup: 10, gapMs: 20 },
+  full: { samples: 200, warmup: 20, gapMs: 20 },
+} as const;
+
+export const LATENCY_ARGS = {
+  quick: { type: "boolean" },
+  samples: { type: "string" },
+  out: { type: "string" },
+} as const;
+
+export function latencyOptionsFrom(values: { quick?: boolean; samples?: string }, databaseUrl: string, log: (line: string) => void): LatencyOptions {
+  const mode = values.quick ? LATENCY_MODES.quick : LATENCY_MODES.full;
+  const samples = values.samples === undefined ? mode.samples : Number(values.samples);
+  if (!Number.isInteger(samples) || samples <= 0) throw new Error("--samples must be a positive integer");
+  return { databaseUrl, samples, warmup: mode.warmup, gapMs: mode.gapMs, log };
+}
+
+async function main(): Promise<void> {
+  installExitHandlers();
+  const { values } = parseArgs({ options: LATENCY_ARGS, strict: true });
+  const log = (line: string) => process.stdout.write(line + "\n");
+  const started = new Date();
+  log("starting PostgreSQL…");
+  const db = await startBenchPostgres();
+  await createBenchTable(db.url);
+  const opts = latencyOptionsFrom(values, db.url, log);
+  const result = await runLatency(opts);
+  const { databaseUrl: _url, log: _log, ...config } = opts;
+  const path = writeJson(values.out ?? defaultResultPath("latency", started), {
+    kind: "runcast-bench-latency",
+    date: started.toISOString(),
+    durationS: Math.round((Date.now() - started.getTime()) / 1000),
+    mode: values.quick ? "quick" : "full",
+    environment: environment(),
+    config,
+    targets: LATENCY_TARGETS,
+    latency: result,
+  });
+  log("\n" + latencyTable(result));
+  log(`\nresults: ${path}`);
+  await cleanupAll();
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  main().then(
+    () => process.exit(0),
+    async (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      await cleanupAll();
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,68 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { REPO_ROOT } from "./procs.ts";
+import type { Summary } from "./stats.ts";
+
+export const RESULTS_DIR = join(REPO_ROOT, "bench", "results");
+
+/** What the numbers were measured on: machine, Node, and the code (commit, and whether packages/ had local changes). */
+export function environment() {
+  const git = (args: string[]) => {
+    try {
+      return execFileSync("git", ["-C", REPO_ROOT, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const cpuList = cpus();
+  return {
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpuList.length,
+    cpuModel: cpuList[0]?.model,
+    totalMemMb: Math.round(totalmem() / 2 ** 20),
+    loadavgAtStart: loadavg().map((v) => Math.round(v * 100) / 100),
+    commit: git(["rev-parse", "HEAD"]),
+    uncommittedInPackages: (git(["status", "--porcelain", "--", "packages"]) ?? "").split("\n").filter(Boolean).length,
+  };
+}
+
+/** Writes `data` as indented JSON (creating the folder); returns the path. */
+export function writeJson(path: string, data: unknown): string {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(data, null, 2) + "\n");
+  return path;
+}
+
+/** bench/results/<name>-<ISO date>.json (colons replaced, so the name is valid everywhere). */
+export function defaultResultPath(name: string, date = new Date()): string {
+  return join(RESULTS_DIR, `${name}-${date.toISOString().replace(/:/g, "-").replace(/\.\d+Z$/, "Z")}.json`);
+}
+
+export function fmtMs(v: number): string {
+  if (!Number.isFinite(v)) return "–";
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+export function fmtRatio(v: number, target?: number): string {
+  if (!Number.isFinite(v)) return "–";
+  const mark = target === undefined ? "" : v <= target ? " ✓" : " ✗";
+  return `${v.toFixed(2)}${mark}`;
+}
+
+/** A plain-text table: first row is the header; numbers right-aligned. */
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  const line = (row: string[]) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");
+  const out = [line(rows[0] ?? []), widths.map((w) => "-".repeat(w)).join("  ")];
+  for (const row of rows.slice(1)) out.push(line(row));
+  return out.join("\n");
+}
+
+export function summaryCells(s: Summary): string[] {
+  return [fmtMs(s.p50), fmtMs(s.p99), fmtMs(s.max)];
+}
