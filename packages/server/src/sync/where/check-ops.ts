@@ -8,6 +8,7 @@ import { BOOL, INT4, TEXT, arrayOf, elementOf, sameType, typeName, type ArithOp,
 import type { Checker } from "./check.ts";
 import { WhereClauseError, unsupported } from "./errors.ts";
 import { hasTrailingEscape } from "./like.ts";
+import { WHERE_LIMITS } from "./limits.ts";
 import { caster } from "./pg-casts.ts";
 import { planArith, planCompare } from "./resolve.ts";
 
@@ -122,8 +123,11 @@ export function like(ch: Checker, negated: boolean, caseInsensitive: boolean, l:
   const what = caseInsensitive ? "ILIKE" : "LIKE";
   const left = textOperand(ch, l, what);
   const pattern = textOperand(ch, p, what);
-  if ((pattern.kind === "const" || pattern.kind === "param") && typeof pattern.value === "string" && hasTrailingEscape(pattern.value)) {
-    throw new WhereClauseError("LIKE pattern must not end with escape character");
+  if ((pattern.kind === "const" || pattern.kind === "param") && typeof pattern.value === "string") {
+    if (hasTrailingEscape(pattern.value)) throw new WhereClauseError("LIKE pattern must not end with escape character");
+    if (pattern.value.length > WHERE_LIMITS.maxLikePattern) {
+      throw new WhereClauseError(`${what} pattern is longer than ${WHERE_LIMITS.maxLikePattern} characters`, "LIKE pattern length");
+    }
   }
   return { kind: "like", type: BOOL, negated, caseInsensitive, left, pattern };
 }

@@ -8,8 +8,9 @@ import { BOOL, TEXT, baseTypeOf, sameType, scalar, typeName, type Expr, type Raw
 import * as ops from "./check-ops.ts";
 import { isUnknown, type Checked, type Unknown } from "./check-ops.ts";
 import { WhereClauseError, unsupported } from "./errors.ts";
+import { WHERE_LIMITS } from "./limits.ts";
 import { caster } from "./pg-casts.ts";
-import { parseNumeric } from "./pg-numeric.ts";
+import { MAX_LITERAL_DIGITS, numericFromBigInt, parseNumeric } from "./pg-numeric.ts";
 import { INT_RANGES, parseValue, type Value } from "./pg-values.ts";
 import { commonType } from "./resolve.ts";
 
@@ -26,18 +27,34 @@ function shorten(s: string): string {
   return s.length > 60 ? `${s.slice(0, 60)}...` : s;
 }
 
+/** The limits of constant input (W10) that a refused value of this type may have crossed. */
+function inputHint(t: SqlType): string {
+  const parts: string[] = [];
+  if (t.array) parts.push(`arrays have at most ${WHERE_LIMITS.maxArrayDims} dimensions and int32 bounds`);
+  if (t.base === "numeric" || t.base === "jsonb") {
+    parts.push(`numbers have at most ${MAX_LITERAL_DIGITS} digits and an exponent and scale of at most ${MAX_LITERAL_DIGITS}`);
+  }
+  if (t.base === "jsonb") parts.push(`jsonb nests at most ${WHERE_LIMITS.maxJsonDepth} levels`);
+  return parts.length ? ` (${parts.join("; ")})` : "";
+}
+
 export class Checker {
   /** Columns read, in order of first use. */
   readonly columnsUsed: string[] = [];
   readonly paramsUsed = new Set<number>();
   private readonly paramTypes = new Map<number, { type: SqlType; value: Value }>();
   private readonly columns: Map<string, ColumnInfo>;
+  /** Nodes checked so far: BETWEEN SYMMETRIC and IN lists check their operand several times (W10). */
+  private checked = 0;
 
   constructor(columns: ColumnInfo[], private readonly params: string[]) {
     this.columns = new Map(columns.map((c) => [c.name, c]));
   }
 
   check(raw: RawExpr): Checked {
+    if (++this.checked > WHERE_LIMITS.maxCheckedNodes) {
+      throw new WhereClauseError(`the where clause expands to more than ${WHERE_LIMITS.maxCheckedNodes} nodes`, "node count");
+    }
     switch (raw.kind) {
       case "column":
         return this.column(raw.name);
@@ -140,11 +157,11 @@ export class Checker {
     if (u.text === null) return { kind: "const", type: to, value: null };
     const value = parseValue(to, u.text, true);
     if (u.param !== undefined) {
-      if (value === undefined) throw new WhereClauseError(`invalid value for $${u.param}: "${shorten(u.text)}" is not a valid ${typeName(to)}`);
+      if (value === undefined) throw new WhereClauseError(`invalid value for $${u.param}: "${shorten(u.text)}" is not a valid ${typeName(to)}${inputHint(to)}`);
       this.paramTypes.set(u.param, { type: to, value });
       return { kind: "param", type: to, index: u.param, value };
     }
-    if (value === undefined) throw new WhereClauseError(`invalid input syntax for type ${typeName(to)}: "${shorten(u.text)}"`);
+    if (value === undefined) throw new WhereClauseError(`invalid input syntax for type ${typeName(to)}: "${shorten(u.text)}"${inputHint(to)}`);
     return { kind: "const", type: to, value };
   }
 
@@ -168,15 +185,26 @@ export class Checker {
 /** Integer literals are int4, else int8, else numeric (make_const); others numeric. `1_000` and `0x1F` included. */
 function numberConstant(written: string): Expr {
   const text = written.replaceAll("_", "");
+  if (text.replace(/^[+-]?(0[xob])?/i, "").replace(".", "").replace(/e[+-]?\d+$/i, "").length > MAX_LITERAL_DIGITS) {
+    throw new WhereClauseError(`numeric literal has more than ${MAX_LITERAL_DIGITS} digits`, "numeric literal");
+  }
   const radix = /^([+-]?)(0[xob][0-9a-f]+)$/i.exec(text);
   if (radix || /^[+-]?\d+$/.test(text)) {
     const v = radix ? (radix[1] === "-" ? -BigInt(radix[2]!) : BigInt(radix[2]!)) : BigInt(text);
     for (const base of ["int4", "int8"] as const) {
       if (v >= INT_RANGES[base].min && v <= INT_RANGES[base].max) return { kind: "const", type: scalar(base), value: v };
     }
-    return { kind: "const", type: scalar("numeric"), value: { kind: "finite", mant: v, scale: 0 } };
+    if (v.toString().length > MAX_LITERAL_DIGITS) {
+      throw new WhereClauseError(`numeric literal has more than ${MAX_LITERAL_DIGITS} digits`, "numeric literal");
+    }
+    return { kind: "const", type: scalar("numeric"), value: numericFromBigInt(v) };
   }
   const n = parseNumeric(text, true);
-  if (!n) throw unsupported("numeric literal", written);
+  if (!n) {
+    throw new WhereClauseError(
+      `numeric literal "${shorten(written)}" is not supported: at most ${MAX_LITERAL_DIGITS} digits, with an exponent and scale of at most ${MAX_LITERAL_DIGITS}`,
+      "numeric literal",
+    );
+  }
   return { kind: "const", type: scalar("numeric"), value: n };
 }

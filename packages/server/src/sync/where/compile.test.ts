@@ -276,11 +276,22 @@ describe("run-time errors (W6)", () => {
     assert.throws(() => compileWhere("id = 1", [], COLUMNS).matches({ name: "x" }), /row has no value for column "id"/);
   });
 
-  test("AND/OR only throw when no argument decides the result", () => {
+  test("a part that can raise runs only when every other top-level conjunct is TRUE, then left to right", () => {
     assert.equal(matches("id <> 0 AND 10 / id > 1", { id: "0" }), false);
     assert.equal(matches("10 / id > 1 AND id <> 0", { id: "0" }), false);
-    assert.equal(matches("10 / id > 1 OR id = 0", { id: "0" }), true);
+    assert.equal(matches("10 / id > 1 AND id <> 0", { id: "5" }), true);
+    // Inside the part that can raise, OR and AND go left to right and stop at the deciding argument, as the
+    // executor does with the printed CASE: the division runs first here and raises.
+    assert.throws(() => matches("10 / id > 1 OR id = 0", { id: "0" }), /division by zero/);
+    assert.equal(matches("id = 0 OR 10 / id > 1", { id: "0" }), true);
     assert.throws(() => matches("10 / id > 1 OR id = 1", { id: "0" }), /division by zero/);
+    assert.equal(matches("(id IS NULL OR 10 / id > 1) AND (i2 = 0 AND 1 / i2 > 0)", { id: "0", i2: "1" }), false);
+    assert.throws(() => matches("(id IS NULL OR 10 / id > 1) AND (i2 = 0 AND 1 / i2 > 0)", { id: "1", i2: "0" }), /division by zero/);
+    assert.equal(
+      compileWhere("i2 = 3 AND 10 / id > 1", [], COLUMNS).sql,
+      `(("i2" = '3'::int4) AND (CASE WHEN (("i2" = '3'::int4)) IS NOT TRUE THEN false WHEN (('10'::int4 / "id") > '1'::int4) THEN true ELSE false END))`,
+    );
+    assert.equal(compileWhere("10 / id > 1", [], COLUMNS).sql, `(CASE WHEN (('10'::int4 / "id") > '1'::int4) THEN true ELSE false END)`);
   });
 
   test("errors in constant parts are compile-time errors", () => {

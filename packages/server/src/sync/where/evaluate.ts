@@ -1,36 +1,49 @@
 /**
  * Compiles a typed Expr into closures over a row in PostgreSQL text form. Values: SQL three-valued logic, null is
- * "unknown"; where PostgreSQL raises for a row (overflow, division by zero, ...) the value closure throws
- * WhereEvaluationError. Boolean structure (AND, OR, NOT, IS ...) is evaluated as sets of possible outcomes
- * (outcomes.ts), so an error only surfaces when the row's result depends on it.
+ * "unknown"; where PostgreSQL raises for a row (overflow, division by zero, ...) the closure throws
+ * WhereEvaluationError; when the row's evaluation would take more than its budget, WhereBudgetError.
+ *
+ * Two ways of evaluating boolean structure (SPEC.md W6):
+ *   - `compileExpr` evaluates as PostgreSQL's executor does: AND and OR take their arguments left to right and stop
+ *     at the first FALSE (AND) or TRUE (OR); every other node evaluates all its inputs (COALESCE stops at the first
+ *     non-null). Used where the printed SQL forces this order (clauses that can raise) and for constant folding.
+ *   - `compileOutcomes` evaluates AND, OR, NOT and IS as sets of possible outcomes (outcomes.ts), for clauses
+ *     nothing in which can raise: there the order does not matter, and a row missing a column still gets an answer
+ *     when the other arguments decide it.
  */
 import { typeName, type Expr, type SqlType } from "./ast.ts";
+import { charge, linearCost, meter, type Meter } from "./budget.ts";
 import { WhereEvaluationError } from "./errors.ts";
 import { asciiLower, asciiUpper, like } from "./like.ts";
 import { caster } from "./pg-casts.ts";
 import { floatArith } from "./pg-float.ts";
 import { addNumeric, divNumeric, mulNumeric, negateNumeric, subNumeric, type Numeric } from "./pg-numeric.ts";
-import { arrayContains, arraysEqual, compareIn, intArith, isIntType, parseValue, type PgArray, type Value } from "./pg-values.ts";
-import { ANY, FALSE, NULL, TRUE, andOutcomes, notOutcomes, orOutcomes, outcomeOf, testOutcomes, valueOf } from "./outcomes.ts";
+import { arrayContains, arraysEqual, compareIn, equalIn, hashKey, intArith, isIntType, parseValue, type PgArray, type Value } from "./pg-values.ts";
+import { ANY, FALSE, NULL, TRUE, andOutcomes, notOutcomes, orOutcomes, outcomeOf, testOutcomes } from "./outcomes.ts";
 
 export type Row = Record<string, string | null>;
 
-interface Ctx {
+export interface Ctx {
   row: Row;
   parsed: Map<string, Value>;
-  /** The first error met, raised if the result turns out to depend on it. */
+  m: Meter;
+  /** The first error met by compileOutcomes, raised if the result turns out to depend on it. */
   error?: WhereEvaluationError;
 }
 
+export function newCtx(row: Row, budget: number): Ctx {
+  return { row, parsed: new Map(), m: meter(budget) };
+}
+
 export type Evaluator = (ctx: Ctx) => Value;
-type OutcomeEvaluator = (ctx: Ctx) => number;
+export type OutcomeEvaluator = (ctx: Ctx) => number;
 
 function readColumn(ctx: Ctx, name: string, type: SqlType): Value {
   const cached = ctx.parsed.get(name);
   if (cached !== undefined) return cached;
   const text = ctx.row[name];
   if (text === undefined) throw new WhereEvaluationError(`row has no value for column "${name}"`);
-  const v = text === null ? null : parseValue(type, text, false);
+  const v = text === null ? null : parseValue(type, text, false, ctx.m);
   if (v === undefined) throw new WhereEvaluationError(`column "${name}" holds text that is not a valid ${typeName(type)}`);
   ctx.parsed.set(name, v);
   return v;
@@ -53,6 +66,53 @@ function testCompare(op: string, c: number): boolean {
   }
 }
 
+/** Constant arrays at least this long are searched through a hash set by `= ANY` and `<> ALL` (as PostgreSQL does from 9). */
+const HASHED_ARRAY_MIN = 9;
+
+function quantified(e: Expr & { kind: "quantified" }): Evaluator {
+  const [l, r] = [compileExpr(e.left), compileExpr(e.right)];
+  const hashable = e.domain !== "jsonb" && ((e.op === "=" && !e.all) || (e.op === "<>" && e.all));
+  const constant = e.right.kind === "const" ? (e.right.value as PgArray | null) : null;
+  if (hashable && constant && constant.items.length >= HASHED_ARRAY_MIN) {
+    const keys = new Set(constant.items.filter((x) => x !== null).map((x) => hashKey(e.domain, x)));
+    const sawNull = constant.items.includes(null);
+    // x = ANY: true if found, else NULL if the array has a NULL, else false; x <> ALL is its negation.
+    return (ctx) => {
+      const a = l(ctx);
+      if (a === null) return null;
+      if (keys.has(hashKey(e.domain, a))) return !e.all;
+      return sawNull ? null : e.all;
+    };
+  }
+  return (ctx) => {
+    const a = l(ctx);
+    const arr = r(ctx) as PgArray | null;
+    if (arr === null) return null;
+    if (arr.items.length === 0) return e.all;
+    if (a === null) return null;
+    charge(ctx.m, arr.items.length);
+    let sawNull = false;
+    for (const item of arr.items) {
+      if (item === null) {
+        sawNull = true;
+        continue;
+      }
+      if (testCompare(e.op, compareIn(e.domain, a, item, ctx.m)) !== e.all) return !e.all;
+    }
+    return sawNull ? null : e.all;
+  };
+}
+
+function codePointLength(s: string, m: Meter): bigint {
+  charge(m, linearCost(s.length));
+  let surrogates = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff) surrogates++;
+  }
+  return BigInt(s.length - surrogates);
+}
+
 export function compileExpr(e: Expr): Evaluator {
   switch (e.kind) {
     case "column":
@@ -63,26 +123,47 @@ export function compileExpr(e: Expr): Evaluator {
       return () => v;
     }
     case "and":
-    case "or":
-    case "not":
-    case "nullTest":
-    case "boolTest": {
-      const outcomes = compileOutcomes(e);
+    case "or": {
+      // ExecEvalAnd / ExecEvalOr: left to right, stop at the deciding value, NULL if any input was NULL.
+      const args = e.args.map(compileExpr);
+      const decides = e.kind === "or";
       return (ctx) => {
-        const v = valueOf(outcomes(ctx));
-        if (v === undefined) throw ctx.error ?? new WhereEvaluationError("evaluation failed");
-        return v;
+        let sawNull = false;
+        for (const a of args) {
+          const v = a(ctx);
+          if (v === null) sawNull = true;
+          else if (v === decides) return decides;
+        }
+        return sawNull ? null : !decides;
       };
+    }
+    case "not": {
+      const arg = compileExpr(e.arg);
+      return (ctx) => {
+        const v = arg(ctx);
+        return v === null ? null : !v;
+      };
+    }
+    case "boolTest": {
+      const arg = compileExpr(e.arg);
+      const want = e.test === "true" ? true : e.test === "false" ? false : null;
+      return (ctx) => (arg(ctx) === want) !== e.negated;
+    }
+    case "nullTest": {
+      const arg = compileExpr(e.arg);
+      return (ctx) => (arg(ctx) === null) !== e.negated;
     }
     case "compare": {
       const [l, r] = [compileExpr(e.left), compileExpr(e.right)];
       const array = e.left.type.array;
+      const equality = e.op === "=" || e.op === "<>";
       return (ctx) => {
         const a = l(ctx);
         const b = r(ctx);
         if (a === null || b === null) return null;
-        if (array) return arraysEqual(e.domain, a as PgArray, b as PgArray) === (e.op === "=");
-        return testCompare(e.op, compareIn(e.domain, a, b));
+        if (array) return arraysEqual(e.domain, a as PgArray, b as PgArray, ctx.m) === (e.op === "=");
+        if (equality) return equalIn(e.domain, a, b, ctx.m) === (e.op === "=");
+        return testCompare(e.op, compareIn(e.domain, a, b, ctx.m));
       };
     }
     case "distinct": {
@@ -93,63 +174,54 @@ export function compileExpr(e: Expr): Evaluator {
         const b = r(ctx);
         let same: boolean;
         if (a === null || b === null) same = a === b;
-        else same = array ? arraysEqual(e.domain, a as PgArray, b as PgArray) : compareIn(e.domain, a, b) === 0;
+        else same = array ? arraysEqual(e.domain, a as PgArray, b as PgArray, ctx.m) : equalIn(e.domain, a, b, ctx.m);
         return same === e.negated;
       };
     }
-    case "quantified": {
-      const [l, r] = [compileExpr(e.left), compileExpr(e.right)];
-      return (ctx) => {
-        const a = l(ctx);
-        const arr = r(ctx) as PgArray | null;
-        if (arr === null) return null;
-        if (arr.items.length === 0) return e.all;
-        if (a === null) return null;
-        let sawNull = false;
-        for (const item of arr.items) {
-          if (item === null) {
-            sawNull = true;
-            continue;
-          }
-          if (testCompare(e.op, compareIn(e.domain, a, item)) !== e.all) return !e.all;
-        }
-        return sawNull ? null : e.all;
-      };
-    }
+    case "quantified":
+      return quantified(e);
     case "arrayOp": {
       const [l, r] = [compileExpr(e.left), compileExpr(e.right)];
-      const equal = (a: Value, b: Value) => compareIn(e.domain, a, b) === 0;
       return (ctx) => {
         const a = l(ctx) as PgArray | null;
         const b = r(ctx) as PgArray | null;
         if (a === null || b === null) return null;
-        if (e.op === "@>") return arrayContains(equal, a, b, true);
-        if (e.op === "<@") return arrayContains(equal, b, a, true);
-        return arrayContains(equal, b, a, false);
+        if (e.op === "@>") return arrayContains(e.domain, a, b, true, ctx.m);
+        if (e.op === "<@") return arrayContains(e.domain, b, a, true, ctx.m);
+        return arrayContains(e.domain, b, a, false, ctx.m);
       };
     }
     case "like": {
-      const [l, p] = [compileExpr(e.left), compileExpr(e.pattern)];
+      const l = compileExpr(e.left);
+      const fold = e.caseInsensitive;
+      if (e.pattern.kind === "const" || e.pattern.kind === "param") {
+        const raw = e.pattern.value as string | null;
+        const pattern = raw !== null && fold ? asciiLower(raw) : raw;
+        return (ctx) => {
+          const text = l(ctx) as string | null;
+          if (text === null || pattern === null) return null;
+          return like(fold ? asciiLower(text, ctx.m) : text, pattern, ctx.m) !== e.negated;
+        };
+      }
+      const p = compileExpr(e.pattern);
       return (ctx) => {
         const text = l(ctx) as string | null;
         const pattern = p(ctx) as string | null;
         if (text === null || pattern === null) return null;
-        const m = e.caseInsensitive ? like(asciiLower(text), asciiLower(pattern)) : like(text, pattern);
+        const m = fold ? like(asciiLower(text, ctx.m), asciiLower(pattern, ctx.m), ctx.m) : like(text, pattern, ctx.m);
         return m !== e.negated;
       };
     }
     case "arith": {
       const [l, r] = [compileExpr(e.left), compileExpr(e.right)];
       const base = e.type.base;
+      const numeric = { "+": addNumeric, "-": subNumeric, "*": mulNumeric, "/": divNumeric }[e.op];
       return (ctx) => {
         const a = l(ctx);
         const b = r(ctx);
         if (a === null || b === null) return null;
         if (isIntType(base)) return intArith(e.op, a as bigint, b as bigint, base);
-        if (base === "numeric") {
-          const fn = { "+": addNumeric, "-": subNumeric, "*": mulNumeric, "/": divNumeric }[e.op];
-          return fn(a as Numeric, b as Numeric);
-        }
+        if (base === "numeric") return numeric(a as Numeric, b as Numeric, ctx.m);
         return floatArith(e.op, a as number, b as number, base === "float4");
       };
     }
@@ -167,17 +239,19 @@ export function compileExpr(e: Expr): Evaluator {
     case "concat": {
       const [l, r] = [compileExpr(e.left), compileExpr(e.right)];
       return (ctx) => {
-        const a = l(ctx);
-        const b = r(ctx);
-        return a === null || b === null ? null : (a as string) + (b as string);
+        const a = l(ctx) as string | null;
+        const b = r(ctx) as string | null;
+        if (a === null || b === null) return null;
+        charge(ctx.m, linearCost(a.length + b.length));
+        return a + b;
       };
     }
     case "func": {
       const arg = compileExpr(e.arg);
-      const fn = e.name === "lower" ? asciiLower : e.name === "upper" ? asciiUpper : (s: string) => BigInt(Array.from(s).length);
+      const fn = e.name === "lower" ? asciiLower : e.name === "upper" ? asciiUpper : codePointLength;
       return (ctx) => {
         const v = arg(ctx);
-        return v === null ? null : fn(v as string);
+        return v === null ? null : fn(v as string, ctx.m);
       };
     }
     case "coalesce": {
@@ -192,11 +266,11 @@ export function compileExpr(e: Expr): Evaluator {
     }
     case "cast": {
       const arg = compileExpr(e.arg);
-      const run = caster(e.arg.type, e.type, false);
+      const run = caster(e.arg.type, e.type, false, e.silent);
       if (!run) throw new Error(`no cast from ${typeName(e.arg.type)} to ${typeName(e.type)}`);
       return (ctx) => {
         const v = arg(ctx);
-        return v === null ? null : run(v);
+        return v === null ? null : run(v, ctx.m);
       };
     }
     case "array": {
@@ -209,7 +283,7 @@ export function compileExpr(e: Expr): Evaluator {
   }
 }
 
-/** The set of outcomes a boolean expression can have on the row (see outcomes.ts). */
+/** The set of outcomes a boolean expression can have on the row (see outcomes.ts); for clauses that cannot raise. */
 export function compileOutcomes(e: Expr): OutcomeEvaluator {
   switch (e.kind) {
     case "and":
@@ -270,11 +344,9 @@ export function compileOutcomes(e: Expr): OutcomeEvaluator {
   }
 }
 
-/** Runs a compiled clause: true only when the clause is TRUE; throws when that depends on a failed part. */
-export function evaluate(outcomes: OutcomeEvaluator, row: Row): boolean {
-  const ctx: Ctx = { row, parsed: new Map() };
-  const m = outcomes(ctx);
-  if (m === TRUE) return true;
-  if (!(m & TRUE)) return false;
+/** Whether a set of outcomes is exactly TRUE; throws the error it depends on when TRUE is only one possibility. */
+export function outcomeIsTrue(ctx: Ctx, outcomes: number): boolean {
+  if (outcomes === TRUE) return true;
+  if (!(outcomes & TRUE)) return false;
   throw ctx.error ?? new WhereEvaluationError("evaluation failed");
 }

@@ -1,76 +1,154 @@
 /**
- * LIKE with the default escape character (backslash), matching per character (code point) like
- * src/backend/utils/adt/like_match.c MatchText: `%` matches any run, `_` exactly one character, `\x` the character x.
- * The control flow mirrors MatchText (including its "abort" shortcut), so that the error for a pattern ending in a
- * lone backslash is raised in exactly the cases where PostgreSQL raises it.
+ * LIKE with the default escape character (backslash), with the semantics of PostgreSQL's MatchText
+ * (src/backend/utils/adt/like_match.c, read for facts): `%` matches any run, `_` exactly one character, `\x` the
+ * character x. MatchText recurses once per `%` it tries; here the same search runs iteratively, with an explicit
+ * stack of the `%` positions being tried, so no pattern can exhaust the JavaScript stack (W11). The order in which
+ * text positions are tried, the "abort" shortcut (once a `%` has scanned to the end of the text, no earlier `%` can
+ * do better) and the points where a pattern ending in a lone backslash raises "LIKE pattern must not end with escape
+ * character" are MatchText's, so the answer and the error are PostgreSQL's for every input.
+ *
+ * Strings are matched as UTF-16 code units, as MatchText matches UTF-8 bytes: literal characters compare unit by
+ * unit, and `_` and the `%` scan step over whole characters (a surrogate pair is one character). Every loop
+ * iteration costs one step of the meter.
  */
+import { UNMETERED, charge, linearCost, type Meter } from "./budget.ts";
 import { WhereEvaluationError } from "./errors.ts";
 
 const TRUE = 1;
 const FALSE = 0;
 const ABORT = -1;
 
+const BACKSLASH = 0x5c;
+const PERCENT = 0x25;
+const UNDERSCORE = 0x5f;
+
 function trailingEscape(): never {
   throw new WhereEvaluationError("LIKE pattern must not end with escape character");
 }
 
-function match(t: string[], ti: number, p: string[], pi: number): number {
-  while (ti < t.length && pi < p.length) {
-    const c = p[pi]!;
-    if (c === "\\") {
-      pi++;
-      if (pi >= p.length) trailingEscape();
-      if (p[pi] !== t[ti]) return FALSE;
-    } else if (c === "%") {
-      pi++;
-      while (pi < p.length) {
-        if (p[pi] === "%") pi++;
-        else if (p[pi] === "_") {
-          if (ti >= t.length) return ABORT;
-          ti++;
+/** The index after the character starting at `i`. */
+function nextChar(t: string, i: number): number {
+  const c = t.charCodeAt(i);
+  return c >= 0xd800 && c <= 0xdbff && i + 1 < t.length ? i + 2 : i + 1;
+}
+
+function match(t: string, p: string, m: Meter): number {
+  const tn = t.length;
+  const pn = p.length;
+  const limit = m.left;
+  let steps = 0;
+  const tick = (): void => {
+    if (++steps > limit) charge(m, steps);
+  };
+  /** Each `%` being tried: the text position of the current attempt, the pattern position after it, its first unit. */
+  const frames: number[] = [];
+  let ti = 0;
+  let pi = 0;
+  outer: for (;;) {
+    let r: number;
+    // One call of MatchText(t[ti..], p[pi..]), up to where it would recurse.
+    body: {
+      while (ti < tn && pi < pn) {
+        tick();
+        const c = p.charCodeAt(pi);
+        if (c === BACKSLASH) {
           pi++;
-        } else break;
-      }
-      if (pi >= p.length) return TRUE;
-      let first = p[pi]!;
-      if (first === "\\") {
-        if (pi + 1 >= p.length) trailingEscape();
-        first = p[pi + 1]!;
-      }
-      for (; ti < t.length; ti++) {
-        if (t[ti] === first) {
-          const r = match(t, ti, p, pi);
-          if (r !== FALSE) return r;
+          if (pi >= pn) trailingEscape();
+          if (p.charCodeAt(pi) !== t.charCodeAt(ti)) {
+            r = FALSE;
+            break body;
+          }
+        } else if (c === PERCENT) {
+          pi++;
+          while (pi < pn) {
+            const d = p.charCodeAt(pi);
+            if (d === PERCENT) pi++;
+            else if (d === UNDERSCORE) {
+              if (ti >= tn) {
+                r = ABORT;
+                break body;
+              }
+              ti = nextChar(t, ti);
+              pi++;
+            } else break;
+          }
+          if (pi >= pn) {
+            r = TRUE;
+            break body;
+          }
+          let first = p.charCodeAt(pi);
+          if (first === BACKSLASH) {
+            if (pi + 1 >= pn) trailingEscape();
+            first = p.charCodeAt(pi + 1);
+          }
+          while (ti < tn && t.charCodeAt(ti) !== first) {
+            tick();
+            ti = nextChar(t, ti);
+          }
+          if (ti >= tn) {
+            r = ABORT;
+            break body;
+          }
+          frames.push(ti, pi, first);
+          continue outer;
+        } else if (c === UNDERSCORE) {
+          ti = nextChar(t, ti);
+          pi++;
+          continue;
+        } else if (c !== t.charCodeAt(ti)) {
+          r = FALSE;
+          break body;
         }
+        ti++;
+        pi++;
       }
-      return ABORT;
-    } else if (c !== "_" && c !== t[ti]) {
-      return FALSE;
+      if (ti < tn) r = FALSE;
+      else {
+        while (pi < pn && p.charCodeAt(pi) === PERCENT) pi++;
+        r = pi >= pn ? TRUE : ABORT;
+      }
     }
-    ti++;
-    pi++;
+    // Return r to the `%` that made this attempt. TRUE and ABORT end every enclosing attempt; FALSE lets it try
+    // the next text position that starts with its first pattern unit, or end with ABORT at the end of the text.
+    if (r !== FALSE || frames.length === 0) {
+      charge(m, steps);
+      return r;
+    }
+    const top = frames.length - 3;
+    const first = frames[top + 2]!;
+    let next = nextChar(t, frames[top]!);
+    while (next < tn && t.charCodeAt(next) !== first) {
+      tick();
+      next = nextChar(t, next);
+    }
+    if (next >= tn) {
+      charge(m, steps);
+      return ABORT;
+    }
+    frames[top] = next;
+    ti = next;
+    pi = frames[top + 1]!;
   }
-  if (ti < t.length) return FALSE;
-  while (pi < p.length && p[pi] === "%") pi++;
-  return pi >= p.length ? TRUE : ABORT;
 }
 
 /** `text LIKE pattern`; throws where PostgreSQL raises. */
-export function like(text: string, pattern: string): boolean {
-  return match(Array.from(text), 0, Array.from(pattern), 0) === TRUE;
+export function like(text: string, pattern: string, m: Meter = UNMETERED): boolean {
+  return match(text, pattern, m) === TRUE;
 }
 
 /** Whether a constant pattern can raise at run time (ends in an unpaired backslash); such patterns are rejected. */
 export function hasTrailingEscape(pattern: string): boolean {
-  const m = /\\+$/.exec(pattern);
-  return m !== null && m[0].length % 2 === 1;
+  const found = /\\+$/.exec(pattern);
+  return found !== null && found[0].length % 2 === 1;
 }
 
 /** lower()/upper() under the "C" collation change only ASCII letters. */
-export function asciiLower(s: string): string {
+export function asciiLower(s: string, m: Meter = UNMETERED): string {
+  charge(m, linearCost(s.length));
   return s.replace(/[A-Z]+/g, (x) => x.toLowerCase());
 }
 
-export function asciiUpper(s: string): string {
+export function asciiUpper(s: string, m: Meter = UNMETERED): string {
+  charge(m, linearCost(s.length));
   return s.replace(/[a-z]+/g, (x) => x.toUpperCase());
 }

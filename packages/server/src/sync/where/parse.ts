@@ -11,13 +11,15 @@
 import { loadModule, parseSync, type A_Const, type A_Expr, type FuncCall, type Node, type TypeName } from "libpg-query";
 import { baseTypeOf, type ArithOp, type CompareOp, type FuncName, type RawConst, type RawExpr, type TypeRef } from "./ast.ts";
 import { WhereClauseError, unsupported } from "./errors.ts";
+import { WHERE_LIMITS } from "./limits.ts";
+import { prescan } from "./prescan.ts";
 
 // The WASM module must be instantiated before parseSync; top-level await keeps compileWhere synchronous.
 await loadModule();
 
 const GUARD = "runcast_where_guard";
 const PREFIX = `SELECT 1 WHERE ${GUARD}(`;
-const MAX_DEPTH = 200;
+const { maxDepth: MAX_DEPTH, maxNodes: MAX_NODES } = WHERE_LIMITS;
 
 const COMPARE_OPS = new Set(["=", "<>", "<", "<=", ">", ">="]);
 const ARITH_OPS = new Set(["+", "-", "*", "/"]);
@@ -61,8 +63,25 @@ function notOneExpression(): WhereClauseError {
   return syntaxError("the where clause must be a single expression");
 }
 
-/** Parses a where clause into RawExpr. Throws WhereClauseError for syntax errors and unsupported constructs. */
-export function parseWhere(where: string): RawExpr {
+/** Refuses text whose parse tree could be too deep or too large before the parser sees it (W10, prescan.ts). */
+function checkSize(where: string): void {
+  const scan = prescan(where);
+  if (scan.depth > MAX_DEPTH) throw new WhereClauseError(`the where clause nests parentheses more than ${MAX_DEPTH} levels deep`, "nesting depth");
+  if (scan.operators > WHERE_LIMITS.maxOperators) {
+    throw new WhereClauseError(`the where clause has more than ${WHERE_LIMITS.maxOperators} operators`, "operator count");
+  }
+  if (scan.operands > WHERE_LIMITS.maxOperands) {
+    throw new WhereClauseError(`the where clause has more than ${WHERE_LIMITS.maxOperands} operands`, "operand count");
+  }
+}
+
+/**
+ * The single argument of the guard call in a parse of PREFIX + where + ")", or a WhereClauseError. `printed` is
+ * SQL printed by render.ts from an accepted clause: its size follows from the clause's checked limits, and its
+ * typed constants and full parentheses would trip the client-text limits, so those are not applied.
+ */
+function guardedArgument(where: string, printed: boolean): Node {
+  if (!printed) checkSize(where);
   let tree: { stmts?: { stmt?: Node }[] };
   try {
     tree = parseSync(`${PREFIX}${where})`);
@@ -86,11 +105,40 @@ export function parseWhere(where: string): RawExpr {
     throw notOneExpression();
   }
   if ("NamedArgExpr" in arg) throw notOneExpression();
-  return convert(arg, 0);
+  return arg;
 }
 
+/**
+ * Parses a where clause into RawExpr. Throws WhereClauseError for syntax errors and unsupported constructs.
+ * `printed`: see guardedArgument (the node and depth limits of the conversion then do not apply either).
+ */
+export function parseWhere(where: string, printed = false): RawExpr {
+  nodes = printed ? -Infinity : 0;
+  depthLimit = printed ? Infinity : MAX_DEPTH;
+  return convert(guardedArgument(where, printed), 0);
+}
+
+/**
+ * Whether SQL we printed ourselves (compile.ts, which may add a CASE this module does not convert) is one complete
+ * expression: the same single-expression proof parseWhere applies to the client's text.
+ */
+export function isOneExpression(sql: string): boolean {
+  try {
+    guardedArgument(sql, true);
+    return true;
+  } catch (e) {
+    if (e instanceof WhereClauseError) return false;
+    throw e;
+  }
+}
+
+/** Nodes made by the current parseWhere, and the depth it allows (W10). */
+let nodes = 0;
+let depthLimit: number = MAX_DEPTH;
+
 function convert(node: Node, depth: number): RawExpr {
-  if (depth > MAX_DEPTH) throw unsupported("nesting depth", undefined, `more than ${MAX_DEPTH} levels`);
+  if (depth > depthLimit) throw new WhereClauseError(`the where clause is nested more than ${MAX_DEPTH} levels deep`, "nesting depth");
+  if (++nodes > MAX_NODES) throw new WhereClauseError(`the where clause has more than ${MAX_NODES} nodes`, "node count");
   const d = depth + 1;
   if ("ColumnRef" in node) {
     const fields = node.ColumnRef.fields ?? [];

@@ -5,8 +5,13 @@
  *   {1,2,NULL}   {"a b",c,"x\"y"}   {{1,2},{3,4}}   [0:1]={7,8}   {}
  *
  * Unquoted elements have surrounding whitespace removed; the unquoted word NULL (any case) is SQL NULL; a backslash
- * escapes the next character inside and outside quotes. Multi-dimensional arrays must be rectangular.
+ * escapes the next character inside and outside quotes. Multi-dimensional arrays must be rectangular, have at most
+ * MAXDIM (6) dimensions, and explicit bounds must be int32 with the upper bound + 1 still an int32, as array_in
+ * requires; deeper nesting is refused before it is read, so no input recurses further than that. What is accepted
+ * is a subset of what array_in accepts (bounds are written without spaces, as array_out writes them), with the
+ * same meaning.
  */
+import { UNMETERED, charge, type Meter } from "./budget.ts";
 
 export interface ArrayText {
   /** Length of each dimension; [] for an empty array. */
@@ -18,6 +23,11 @@ export interface ArrayText {
 }
 
 type Node = { list: Node[] } | { text: string | null };
+
+/** arrayfuncs.c MAXDIM. */
+export const MAX_ARRAY_DIMS = 6;
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
 
 const SPACE = /[ \t\n\r\v\f]/;
 
@@ -32,8 +42,8 @@ class Reader {
   }
 }
 
-function readList(r: Reader): Node | undefined {
-  if (r.peek() !== "{") return undefined;
+function readList(r: Reader, depth: number): Node | undefined {
+  if (r.peek() !== "{" || depth > MAX_ARRAY_DIMS) return undefined;
   r.pos++;
   const list: Node[] = [];
   r.skipSpace();
@@ -43,7 +53,7 @@ function readList(r: Reader): Node | undefined {
   }
   for (;;) {
     r.skipSpace();
-    const item = r.peek() === "{" ? readList(r) : readElement(r);
+    const item = r.peek() === "{" ? readList(r, depth + 1) : readElement(r);
     if (!item) return undefined;
     list.push(item);
     r.skipSpace();
@@ -120,20 +130,26 @@ function flatten(node: Node, depth: number, dims: number[], items: (string | nul
   return node.list.every((c) => flatten(c, depth + 1, dims, items));
 }
 
-const BOUNDS = /^\s*((?:\[\s*[+-]?\d+\s*:\s*[+-]?\d+\s*\]\s*)+)=\s*/;
+const BOUNDS = /^((?:\[[+-]?\d{1,10}:[+-]?\d{1,10}\]){1,6})[ \t\n\r\v\f]*=[ \t\n\r\v\f]*/;
 
-/** Parses array text; undefined if malformed (array_in would raise "malformed array literal"). */
-export function parseArrayText(text: string): ArrayText | undefined {
+/**
+ * Parses array text; undefined if malformed or out of array_in's limits (it would raise). `m` is charged per
+ * character read.
+ */
+export function parseArrayText(text: string, m: Meter = UNMETERED): ArrayText | undefined {
+  charge(m, text.length);
   let body = text;
   let declared: { lo: number; hi: number }[] | undefined;
   const b = BOUNDS.exec(text);
   if (b) {
-    declared = [...b[1]!.matchAll(/\[\s*([+-]?\d+)\s*:\s*([+-]?\d+)\s*\]/g)].map((x) => ({ lo: Number(x[1]), hi: Number(x[2]) }));
+    declared = [...b[1]!.matchAll(/\[([+-]?\d+):([+-]?\d+)\]/g)].map((x) => ({ lo: Number(x[1]), hi: Number(x[2]) }));
+    // array_in: bounds must be int32, upper >= lower, and lower bound + length must not overflow int32.
+    if (declared.some((d) => d.lo < INT32_MIN || d.hi > INT32_MAX - 1 || d.hi < d.lo)) return undefined;
     body = text.slice(b[0].length);
-  }
+  } else if (text.trimStart().startsWith("[")) return undefined;
   const r = new Reader(body);
   r.skipSpace();
-  const root = readList(r);
+  const root = readList(r, 1);
   r.skipSpace();
   if (!root || r.pos !== body.length) return undefined;
   if (isEmptyNest(root)) {

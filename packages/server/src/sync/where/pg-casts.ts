@@ -5,13 +5,15 @@
  * Casts that depend on session settings (anything to/from timestamptz, float and date/time to text) are absent.
  */
 import type { BaseType, SqlType } from "./ast.ts";
+import { UNMETERED, charge, type Meter } from "./budget.ts";
 import { WhereEvaluationError } from "./errors.ts";
-import { dateToTimestamp, timestampToDate } from "./pg-datetime.ts";
+import { dateToTimestamp, dateToTimestampForComparison, timestampToDate } from "./pg-datetime.ts";
 import { decimalToFloat4, float8ToFloat4, floatToBigInt } from "./pg-float.ts";
-import { formatNumeric, numericFromBigInt, numericToBigInt, numericToFloat8, type Numeric } from "./pg-numeric.ts";
+import { formatNumeric, isZero, numericFromBigInt, numericToBigInt, numericToFloat8, type Numeric } from "./pg-numeric.ts";
 import { INT_RANGES, isIntType, type PgArray, type Value } from "./pg-values.ts";
 
-export type Caster = (v: Value) => Value;
+/** Converts one non-null value; `m` is charged for work that grows with the value. */
+export type Caster = (v: Value, m?: Meter) => Value;
 
 interface CastRule {
   implicit: boolean;
@@ -28,9 +30,9 @@ function toInt(target: "int2" | "int4" | "int8"): (v: bigint) => bigint {
   };
 }
 
-function checkedFloat8(n: Numeric): number {
-  const x = numericToFloat8(n);
-  if (n.kind === "finite" && (!Number.isFinite(x) || (x === 0 && n.mant !== 0n))) {
+function checkedFloat8(n: Numeric, m: Meter): number {
+  const x = numericToFloat8(n, m);
+  if (n.kind === "finite" && (!Number.isFinite(x) || (x === 0 && !isZero(n)))) {
     throw new WhereEvaluationError(`"${formatNumeric(n)}" is out of range for type double precision`);
   }
   return x;
@@ -60,18 +62,18 @@ function rule(from: BaseType, to: BaseType): CastRule | undefined {
   }
   if (from === "numeric") {
     if (isIntType(to)) return { implicit: false, run: (v) => toInt(to)(numericToBigInt(v as Numeric, INT_RANGES[to].name)) };
-    if (to === "float8") return { implicit, run: (v) => checkedFloat8(v as Numeric) };
+    if (to === "float8") return { implicit, run: (v, m = UNMETERED) => checkedFloat8(v as Numeric, m) };
     if (to === "float4") {
       return {
         implicit,
-        run: (v) => {
+        run: (v, m = UNMETERED) => {
           const n = v as Numeric;
-          const text = formatNumeric(n);
-          return n.kind === "finite" ? checkedFloat4(text, Number(text), n.mant !== 0n) : numericToFloat8(n);
+          const text = formatNumeric(n, m);
+          return n.kind === "finite" ? checkedFloat4(text, Number(text), !isZero(n)) : numericToFloat8(n);
         },
       };
     }
-    if (to === "text") return { implicit: false, run: (v) => formatNumeric(v as Numeric) };
+    if (to === "text") return { implicit: false, run: (v, m = UNMETERED) => formatNumeric(v as Numeric, m) };
     return undefined;
   }
   if (from === "float4" || from === "float8") {
@@ -90,22 +92,39 @@ function rule(from: BaseType, to: BaseType): CastRule | undefined {
 
 /**
  * The function converting a non-null value of `from` into `to`, or undefined when no such cast is supported
- * (with `implicitOnly`, when PostgreSQL would not apply it on its own).
+ * (with `implicitOnly`, when PostgreSQL would not apply it on its own). `silent` is the conversion done inside a
+ * cross-type comparison operator rather than by a cast: date -> timestamp then never raises (date_cmp_timestamp).
  */
-export function caster(from: SqlType, to: SqlType, implicitOnly: boolean): Caster | undefined {
+export function caster(from: SqlType, to: SqlType, implicitOnly: boolean, silent = false): Caster | undefined {
   if (from.array !== to.array) return undefined;
   let run: Caster;
   if (from.base === to.base) run = (v) => v;
+  else if (silent && from.base === "date" && to.base === "timestamp") run = (v) => dateToTimestampForComparison(v as number);
   else {
     const r = rule(from.base, to.base);
     if (!r || (implicitOnly && !r.implicit)) return undefined;
     run = r.run;
   }
   if (!from.array) return run;
-  return (v) => {
+  return (v, m = UNMETERED) => {
     const a = v as PgArray;
-    return { dims: a.dims, lbounds: a.lbounds, items: a.items.map((x) => (x === null ? null : run(x))) };
+    charge(m, a.items.length);
+    return { dims: a.dims, lbounds: a.lbounds, items: a.items.map((x) => (x === null ? null : run(x, m))) };
   };
+}
+
+/** Whether the cast can raise for some input (W12): narrowing, float and numeric conversions, date -> timestamp. */
+export function castCanRaise(from: SqlType, to: SqlType, silent: boolean): boolean {
+  if (from.base === to.base) return false;
+  if (silent) return false;
+  if (isIntType(from.base)) {
+    if (isIntType(to.base)) return NUMERIC_ORDER.indexOf(to.base) < NUMERIC_ORDER.indexOf(from.base);
+    return false; // to numeric, float4, float8, text, bool
+  }
+  if (from.base === "numeric") return to.base !== "text";
+  if (from.base === "float4" || from.base === "float8") return !(from.base === "float4" && to.base === "float8");
+  if (from.base === "date" && to.base === "timestamp") return true;
+  return false;
 }
 
 export function implicitlyCastable(from: BaseType, to: BaseType): boolean {

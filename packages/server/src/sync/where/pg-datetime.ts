@@ -1,10 +1,17 @@
 /**
- * date, timestamp and timestamptz in PostgreSQL's ISO text form (DateStyle ISO, as the sync sessions set it).
- * A date is a day number (days since 1970-01-01, +-Infinity for 'infinity'); a timestamp is microseconds since
- * 1970-01-01 00:00 as a bigint, with 'infinity'/'-infinity' as the int64 extremes like PostgreSQL's DT_NOEND/DT_NOBEGIN.
- * timestamp (without time zone) is wall-clock time and is counted as if it were UTC; timestamptz is an instant.
- * The proleptic Gregorian calendar is used for all years, as in PostgreSQL; year N BC is astronomical year 1 - N.
+ * date, timestamp and timestamptz in PostgreSQL's ISO text form (DateStyle ISO, as the sync sessions set it), held
+ * as PostgreSQL holds them (src/include/datatype/timestamp.h, read for facts):
+ *   - a date is a day number (days since 1970-01-01 here; +-Infinity for 'infinity');
+ *   - a timestamp is microseconds since 2000-01-01 00:00 (PostgreSQL's epoch) as a bigint, so every valid value is
+ *     the int64 PostgreSQL stores, and 'infinity'/'-infinity' are the int64 extremes (DT_NOEND/DT_NOBEGIN), above and
+ *     below every finite timestamp (with the Unix epoch, timestamps after 294247 would pass the int64 maximum).
+ * Valid timestamps lie in [MIN_TIMESTAMP, END_TIMESTAMP): 4714-11-24 00:00 BC to 294276-12-31 23:59:59.999999 (UTC
+ * for timestamptz), checked after applying a UTC offset, as tm2timestamp's final IS_VALID_TIMESTAMP does. Dates lie
+ * in 4714-11-24 BC .. 5874897-12-31. timestamp (without time zone) is wall-clock time counted as if it were UTC;
+ * timestamptz is an instant. The proleptic Gregorian calendar is used for all years; year N BC is astronomical
+ * year 1 - N.
  */
+import { WhereEvaluationError } from "./errors.ts";
 
 export const TS_INFINITY = 2n ** 63n - 1n;
 export const TS_NEG_INFINITY = -(2n ** 63n);
@@ -37,14 +44,19 @@ function daysInMonth(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
+/** Day number of 2000-01-01, PostgreSQL's epoch (POSTGRES_EPOCH_JDATE). */
+const EPOCH_DAY = daysFromCivil(2000, 1, 1);
 /** PostgreSQL's ranges: dates from 4714-11-24 BC to 5874897-12-31, timestamps up to 294276-12-31 23:59:59.999999. */
 const MIN_DAY = daysFromCivil(-4713, 11, 24);
 const END_DAY = daysFromCivil(5874898, 1, 1);
-const MIN_TS = BigInt(MIN_DAY) * US_PER_DAY;
-const END_TS = BigInt(daysFromCivil(294277, 1, 1)) * US_PER_DAY;
+/** The first day whose midnight is not a valid timestamp (TIMESTAMP_END_JULIAN). */
+const TIMESTAMP_END_DAY = daysFromCivil(294277, 1, 1);
+/** MIN_TIMESTAMP and END_TIMESTAMP: -211813488000000000 and 9223371331200000000. */
+export const MIN_TIMESTAMP = BigInt(MIN_DAY - EPOCH_DAY) * US_PER_DAY;
+export const END_TIMESTAMP = BigInt(TIMESTAMP_END_DAY - EPOCH_DAY) * US_PER_DAY;
 
 const DATE_TIME =
-  /^(\d{4,})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}(?::?\d{2}(?::\d{2})?)?)?)?( BC)?$/;
+  /^(\d{4,7})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}(?::?\d{2}(?::\d{2})?)?)?)?( BC)?$/;
 
 interface Parts {
   days: number;
@@ -107,8 +119,8 @@ export function parseTimestamp(text: string, withZone: boolean): bigint | undefi
   const p = parseParts(text);
   if (!p) return undefined;
   if (p.offsetSeconds !== undefined && (!withZone || Number.isNaN(p.offsetSeconds))) return undefined;
-  const us = BigInt(p.days) * US_PER_DAY + p.micros - BigInt(p.offsetSeconds ?? 0) * 1_000_000n;
-  if (us < MIN_TS || us >= END_TS) return undefined;
+  const us = BigInt(p.days - EPOCH_DAY) * US_PER_DAY + p.micros - BigInt(p.offsetSeconds ?? 0) * 1_000_000n;
+  if (us < MIN_TIMESTAMP || us >= END_TIMESTAMP) return undefined;
   return us;
 }
 
@@ -138,7 +150,7 @@ export function formatTimestamp(us: bigint, withZone: boolean): string {
     days -= 1n;
     rest += US_PER_DAY;
   }
-  const d = formatDay(Number(days));
+  const d = formatDay(Number(days) + EPOCH_DAY);
   const secs = Number(rest / 1_000_000n);
   const frac = Number(rest % 1_000_000n);
   const time = `${pad(Math.floor(secs / 3600), 2)}:${pad(Math.floor(secs / 60) % 60, 2)}:${pad(secs % 60, 2)}`;
@@ -146,16 +158,28 @@ export function formatTimestamp(us: bigint, withZone: boolean): string {
   return `${d.text} ${time}${fraction}${withZone ? "+00" : ""}${d.bc ? " BC" : ""}`;
 }
 
+/** date -> timestamp (date2timestamp): raises for dates whose midnight is past the timestamp range. */
 export function dateToTimestamp(days: number): bigint {
   if (days === Infinity) return TS_INFINITY;
   if (days === -Infinity) return TS_NEG_INFINITY;
-  return BigInt(days) * US_PER_DAY;
+  if (days >= TIMESTAMP_END_DAY) throw new WhereEvaluationError("date out of range for timestamp");
+  return BigInt(days - EPOCH_DAY) * US_PER_DAY;
 }
 
-/** timestamp -> date keeps the calendar day (floor for times before 1970). */
+/**
+ * A date as a timestamp inside PostgreSQL's cross-type date/timestamp comparisons (date_cmp_timestamp), which never
+ * raise: a date past the timestamp range sorts after every finite timestamp and before 'infinity'. END_TIMESTAMP is
+ * such a value (it is not a valid timestamp itself, so no real timestamp equals it).
+ */
+export function dateToTimestampForComparison(days: number): bigint {
+  if (Number.isFinite(days) && days >= TIMESTAMP_END_DAY) return END_TIMESTAMP;
+  return dateToTimestamp(days);
+}
+
+/** timestamp -> date keeps the calendar day (floor for times before midnight). */
 export function timestampToDate(us: bigint): number {
   if (us === TS_INFINITY) return Infinity;
   if (us === TS_NEG_INFINITY) return -Infinity;
   const days = us / US_PER_DAY;
-  return Number(us % US_PER_DAY < 0n ? days - 1n : days);
+  return Number(us % US_PER_DAY < 0n ? days - 1n : days) + EPOCH_DAY;
 }

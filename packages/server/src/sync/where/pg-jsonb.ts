@@ -2,7 +2,9 @@
  * jsonb values for equality (jsonb_eq). PostgreSQL normalises jsonb on input: numbers are numerics (so 1.0 = 1),
  * duplicate object keys keep the last value, key order does not matter, array order does. Strings with the
  * escape \u0000 or unpaired surrogates are rejected by jsonb_in, and so here. Ordering of jsonb is not supported.
+ * Reading and comparing are iterative (no recursion on nesting) and charged to the meter.
  */
+import { UNMETERED, charge, type Meter } from "./budget.ts";
 import { compareNumeric, parseNumeric, type Numeric } from "./pg-numeric.ts";
 
 export type Json =
@@ -16,13 +18,25 @@ export type Json =
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WS = /[ \t\n\r]*/y;
 const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
-const MAX_DEPTH = 2000; // deeper input is rejected rather than risking the JS stack
+/** Nesting allowed in client constants and params (W10); row values may nest as deep as PostgreSQL allows. */
+export const MAX_CONSTANT_JSON_DEPTH = 100;
 
 class JsonSyntaxError extends Error {}
 
+/** An array or object being read: its items so far, and for objects the key of the value being read. */
+type Open = { arr: Json[] } | { obj: Map<string, Json>; key: string };
+
+/**
+ * jsonb_in's grammar, read iteratively with an explicit stack of open arrays and objects, so nesting depth costs
+ * memory, not JavaScript stack (W11). Each value costs a step, each character read one more.
+ */
 class Parser {
   pos = 0;
-  constructor(private readonly s: string, private readonly strict: boolean) {}
+  constructor(
+    private readonly s: string,
+    private readonly strict: boolean,
+    private readonly m: Meter,
+  ) {}
 
   ws(): void {
     WS.lastIndex = this.pos;
@@ -34,12 +48,10 @@ class Parser {
     throw new JsonSyntaxError();
   }
 
-  value(depth: number): Json {
-    if (depth > MAX_DEPTH) this.fail();
-    this.ws();
+  /** A scalar at pos, or undefined when an array or object opens there. */
+  scalar(): Json | undefined {
     const c = this.s[this.pos];
-    if (c === "{") return this.object(depth);
-    if (c === "[") return this.array(depth);
+    if (c === "{" || c === "[") return undefined;
     if (c === '"') return { t: "str", v: this.string() };
     for (const [word, value] of [["true", { t: "bool", v: true }], ["false", { t: "bool", v: false }], ["null", { t: "null" }]] as const) {
       if (this.s.startsWith(word, this.pos)) {
@@ -48,50 +60,66 @@ class Parser {
       }
     }
     NUMBER.lastIndex = this.pos;
-    const m = NUMBER.exec(this.s);
-    if (!m) this.fail();
+    const found = NUMBER.exec(this.s);
+    if (!found) this.fail();
     this.pos = NUMBER.lastIndex;
-    const n = parseNumeric(m[0], this.strict);
+    const n = parseNumeric(found[0], this.strict, this.m);
     if (!n) this.fail();
     return { t: "num", v: n };
   }
 
-  object(depth: number): Json {
-    this.pos++;
-    const v = new Map<string, Json>();
+  /** After `{` or `,` in an object: the key and its colon. */
+  key(): string {
     this.ws();
-    if (this.s[this.pos] === "}") {
-      this.pos++;
-      return { t: "obj", v };
-    }
-    for (;;) {
-      this.ws();
-      if (this.s[this.pos] !== '"') this.fail();
-      const key = this.string();
-      this.ws();
-      if (this.s[this.pos++] !== ":") this.fail();
-      v.set(key, this.value(depth + 1));
-      this.ws();
-      const c = this.s[this.pos++];
-      if (c === "}") return { t: "obj", v };
-      if (c !== ",") this.fail();
-    }
+    if (this.s[this.pos] !== '"') this.fail();
+    const key = this.string();
+    this.ws();
+    if (this.s[this.pos++] !== ":") this.fail();
+    return key;
   }
 
-  array(depth: number): Json {
-    this.pos++;
-    const v: Json[] = [];
-    this.ws();
-    if (this.s[this.pos] === "]") {
-      this.pos++;
-      return { t: "arr", v };
-    }
+  value(): Json {
+    const stack: Open[] = [];
     for (;;) {
-      v.push(this.value(depth + 1));
+      charge(this.m, 1);
       this.ws();
-      const c = this.s[this.pos++];
-      if (c === "]") return { t: "arr", v };
-      if (c !== ",") this.fail();
+      let v = this.scalar();
+      if (v === undefined) {
+        const open = this.s[this.pos++];
+        if (this.strict && stack.length >= MAX_CONSTANT_JSON_DEPTH) this.fail();
+        this.ws();
+        if (open === "[") {
+          if (this.s[this.pos] !== "]") {
+            stack.push({ arr: [] });
+            continue;
+          }
+          this.pos++;
+          v = { t: "arr", v: [] };
+        } else {
+          if (this.s[this.pos] !== "}") {
+            stack.push({ obj: new Map(), key: this.key() });
+            continue;
+          }
+          this.pos++;
+          v = { t: "obj", v: new Map() };
+        }
+      }
+      // Hand v to the enclosing containers, closing every one that ends here.
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (!top) return v;
+        if ("arr" in top) top.arr.push(v);
+        else top.obj.set(top.key, v);
+        this.ws();
+        const c = this.s[this.pos++];
+        if (c === ",") {
+          if ("obj" in top) top.key = this.key();
+          break;
+        }
+        if (("arr" in top && c !== "]") || ("obj" in top && c !== "}")) this.fail();
+        stack.pop();
+        v = "arr" in top ? { t: "arr", v: top.arr } : { t: "obj", v: top.obj };
+      }
     }
   }
 
@@ -135,12 +163,16 @@ class Parser {
   }
 }
 
-/** jsonb_in; undefined when PostgreSQL would reject the text. `strict` applies the numeric input limits. */
-export function parseJsonb(text: string, strict: boolean): Json | undefined {
+/**
+ * jsonb_in; undefined when PostgreSQL would reject the text. `strict` (client constants and params) applies the
+ * numeric literal limits and MAX_CONSTANT_JSON_DEPTH.
+ */
+export function parseJsonb(text: string, strict: boolean, m: Meter = UNMETERED): Json | undefined {
+  charge(m, text.length);
   if (/[\ud800-\udfff]/.test(text.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""))) return undefined;
-  const p = new Parser(text, strict);
+  const p = new Parser(text, strict, m);
   try {
-    const v = p.value(0);
+    const v = p.value();
     p.ws();
     return p.pos === text.length ? v : undefined;
   } catch (e) {
@@ -149,25 +181,39 @@ export function parseJsonb(text: string, strict: boolean): Json | undefined {
   }
 }
 
-export function jsonbEquals(a: Json, b: Json): boolean {
-  switch (a.t) {
-    case "null":
-      return b.t === "null";
-    case "bool":
-      return b.t === "bool" && a.v === b.v;
-    case "num":
-      return b.t === "num" && compareNumeric(a.v, b.v) === 0;
-    case "str":
-      return b.t === "str" && a.v === b.v;
-    case "arr":
-      return b.t === "arr" && a.v.length === b.v.length && a.v.every((x, i) => jsonbEquals(x, b.v[i]!));
-    case "obj": {
-      if (b.t !== "obj" || a.v.size !== b.v.size) return false;
-      for (const [k, x] of a.v) {
-        const y = b.v.get(k);
-        if (y === undefined || !jsonbEquals(x, y)) return false;
+/** jsonb_eq, iteratively over pairs of nodes still to compare; each pair costs a step. */
+export function jsonbEquals(a: Json, b: Json, m: Meter = UNMETERED): boolean {
+  const pending: [Json, Json][] = [[a, b]];
+  for (let pair = pending.pop(); pair; pair = pending.pop()) {
+    charge(m, 1);
+    const [x, y] = pair;
+    switch (x.t) {
+      case "null":
+        if (y.t !== "null") return false;
+        break;
+      case "bool":
+        if (y.t !== "bool" || x.v !== y.v) return false;
+        break;
+      case "num":
+        if (y.t !== "num" || compareNumeric(x.v, y.v, m) !== 0) return false;
+        break;
+      case "str":
+        if (y.t !== "str" || x.v !== y.v) return false;
+        break;
+      case "arr":
+        if (y.t !== "arr" || x.v.length !== y.v.length) return false;
+        for (let i = 0; i < x.v.length; i++) pending.push([x.v[i]!, y.v[i]!]);
+        break;
+      case "obj": {
+        if (y.t !== "obj" || x.v.size !== y.v.size) return false;
+        for (const [k, xv] of x.v) {
+          const yv = y.v.get(k);
+          if (yv === undefined) return false;
+          pending.push([xv, yv]);
+        }
+        break;
       }
-      return true;
     }
   }
+  return true;
 }

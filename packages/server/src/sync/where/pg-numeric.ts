@@ -1,143 +1,245 @@
 /**
- * PostgreSQL `numeric` as an exact decimal: `mant / 10^scale`, where `scale` is the display scale (dscale) that
- * PostgreSQL keeps and prints ("1.50" has scale 2). Special values NaN, Infinity, -Infinity as in PostgreSQL 14+.
- * Semantics follow src/backend/utils/adt/numeric.c: NaN equals NaN and sorts above everything (numeric_cmp),
- * + - * are exact, / rounds half away from zero at the scale chosen by select_div_scale.
+ * PostgreSQL `numeric`, exactly, with PostgreSQL 17's limits (src/backend/utils/adt/numeric.c, read for facts).
+ *
+ * A finite value is kept as its decimal digits: `digits` (no leading zeros, "" for zero) scaled by 10^-scale, where
+ * `scale` is the display scale (dscale) PostgreSQL keeps and prints ("1.50" is digits "150", scale 2). Comparing,
+ * printing and reading text are linear in the digits; arithmetic goes through BigInt and is charged to the meter
+ * (decimal <-> BigInt conversion is quadratic in V8). Special values NaN, Infinity, -Infinity as in PostgreSQL 14+.
+ *
+ * Rules implemented (numeric.c):
+ *   - `+` and `-` are exact at scale max(dscale1, dscale2) (add_var / sub_var);
+ *   - `*` is exact at scale dscale1 + dscale2, then rounded half away from zero to NUMERIC_DSCALE_MAX (16383) when
+ *     larger (numeric_mul_opt_error: mul_var with the full rscale, then round_var);
+ *   - `/` rounds half away from zero at select_div_scale's scale: at least NUMERIC_MIN_SIG_DIGITS (16) significant
+ *     digits, no less than either input's dscale, at most NUMERIC_MAX_DISPLAY_SCALE (1000);
+ *   - every result goes through make_result, which raises "value overflows numeric format" when the weight (in
+ *     base-10000 digits) exceeds 32767, i.e. when the value has more than 131072 digits before the decimal point;
+ *   - NaN equals NaN and sorts above everything (numeric_cmp); x / 0 raises "division by zero" (also Inf / 0).
  */
+import { UNMETERED, bigIntProductCost, charge, decimalConversionCost, linearCost, type Meter } from "./budget.ts";
 import { WhereEvaluationError } from "./errors.ts";
 
 export type Numeric =
-  | { readonly kind: "finite"; readonly mant: bigint; readonly scale: number }
+  | { readonly kind: "finite"; readonly neg: boolean; readonly digits: string; readonly scale: number }
   | { readonly kind: "nan" }
   | { readonly kind: "inf"; readonly negative: boolean };
+
+type Finite = Numeric & { kind: "finite" };
 
 const NAN: Numeric = { kind: "nan" };
 const POS_INF: Numeric = { kind: "inf", negative: false };
 const NEG_INF: Numeric = { kind: "inf", negative: true };
-/** numeric.c NUMERIC_MIN_SIG_DIGITS, NUMERIC_MAX_DISPLAY_SCALE, DEC_DIGITS. */
+
+/** numeric.c: NUMERIC_MIN_SIG_DIGITS, NUMERIC_MAX_DISPLAY_SCALE, NUMERIC_DSCALE_MAX, DEC_DIGITS. */
 const MIN_SIG_DIGITS = 16;
 const MAX_DISPLAY_SCALE = 1000;
+export const NUMERIC_DSCALE_MAX = 0x3fff;
 const DEC_DIGITS = 4;
-/** Input limits we accept for literals; PostgreSQL's own are larger but we reject rather than guess. */
-const MAX_INPUT_EXPONENT = 1000;
-const MAX_INPUT_DIGITS = 1000;
+/** NUMERIC_WEIGHT_MAX (32767) + 1 base-10000 digits before the decimal point, in decimal digits. */
+export const NUMERIC_MAX_INTEGER_DIGITS = (32767 + 1) * DEC_DIGITS;
 
-const pow10Cache: bigint[] = [];
-export function pow10(n: number): bigint {
-  if (n < 64) return (pow10Cache[n] ??= 10n ** BigInt(n));
-  return 10n ** BigInt(n);
+/** Client literals: at most this many digits, and an exponent and scale of at most this size (W10). */
+export const MAX_LITERAL_DIGITS = 1000;
+
+/** Non-finite, or finite with digits already free of leading zeros. */
+function make(neg: boolean, digits: string, scale: number): Finite {
+  return { kind: "finite", neg: digits === "" ? false : neg, digits, scale };
 }
 
-export function finite(mant: bigint, scale: number): Numeric {
-  return { kind: "finite", mant, scale };
+function stripLeadingZeros(s: string): string {
+  let i = 0;
+  while (i < s.length && s.charCodeAt(i) === 48) i++;
+  return i === 0 ? s : s.slice(i);
 }
 
-export function numericFromBigInt(v: bigint): Numeric {
-  return finite(v, 0);
+export function numericFromBigInt(v: bigint, scale = 0, m: Meter = UNMETERED): Numeric {
+  const neg = v < 0n;
+  const abs = neg ? -v : v;
+  if (abs === 0n) return make(false, "", scale);
+  if (abs < 0x20000000000000n) return make(neg, String(abs), scale);
+  const text = abs.toString();
+  charge(m, decimalConversionCost(text.length));
+  return make(neg, text, scale);
+}
+
+/** The scaled integer digits * 10^pad as a BigInt (unsigned). */
+function toBigInt(digits: string, pad: number, m: Meter): bigint {
+  if (digits === "") return 0n;
+  const text = pad > 0 ? digits + "0".repeat(pad) : digits;
+  charge(m, decimalConversionCost(text.length));
+  return BigInt(text);
 }
 
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 const SPECIAL = /^([+-]?)(infinity|inf)$/i;
 
 /**
- * Parses numeric text. `strict` (client input) applies size limits; output text from PostgreSQL is read without them.
- * Returns undefined when the text is not a plain decimal, NaN or Infinity (PostgreSQL accepts more, e.g. spaces and
- * underscores; those are rejected here rather than interpreted).
+ * Parses numeric text. `strict` (client input) applies the literal limits: at most MAX_LITERAL_DIGITS digits and an
+ * exponent and resulting scale of at most that size, far inside what numeric_in accepts. Row text (PostgreSQL's
+ * output) is read without them. Returns undefined for text that is not a plain decimal, NaN or Infinity (numeric_in
+ * accepts more, e.g. surrounding spaces and underscores; those are refused rather than interpreted), and for values
+ * numeric_in would refuse as too large.
  */
-export function parseNumeric(text: string, strict: boolean): Numeric | undefined {
+export function parseNumeric(text: string, strict: boolean, m: Meter = UNMETERED): Numeric | undefined {
+  charge(m, linearCost(text.length));
   if (/^nan$/i.test(text)) return NAN;
   const special = SPECIAL.exec(text);
   if (special) return special[1] === "-" ? NEG_INF : POS_INF;
-  const m = DECIMAL.exec(text);
-  if (!m) return undefined;
-  const intPart = m[2] ?? "";
-  const fracPart = m[3] ?? "";
+  const match = DECIMAL.exec(text);
+  if (!match) return undefined;
+  const intPart = match[2] ?? "";
+  const fracPart = match[3] ?? "";
   if (intPart.length + fracPart.length === 0) return undefined;
-  const exp = m[4] === undefined ? 0 : Number(m[4]);
-  if (strict && (Math.abs(exp) > MAX_INPUT_EXPONENT || intPart.length + fracPart.length > MAX_INPUT_DIGITS)) return undefined;
-  let mant = BigInt(intPart + fracPart || "0");
+  const expText = match[4];
+  if (expText !== undefined && expText.replace(/^[+-]?0*/, "").length > 7) return undefined;
+  const exp = expText === undefined ? 0 : Number(expText);
+  const limit = strict ? MAX_LITERAL_DIGITS : NUMERIC_MAX_INTEGER_DIGITS + NUMERIC_DSCALE_MAX;
+  if (Math.abs(exp) > limit || (strict && intPart.length + fracPart.length > MAX_LITERAL_DIGITS)) return undefined;
+  let digits = stripLeadingZeros(intPart + fracPart);
   let scale = fracPart.length - exp;
   if (scale < 0) {
-    mant *= pow10(-scale);
+    if (digits !== "") digits += "0".repeat(-scale);
     scale = 0;
   }
-  if (strict && scale > MAX_DISPLAY_SCALE) return undefined;
-  return finite(m[1] === "-" ? -mant : mant, scale);
+  if (scale > (strict ? MAX_LITERAL_DIGITS : NUMERIC_DSCALE_MAX)) return undefined;
+  if (digits.length - scale > NUMERIC_MAX_INTEGER_DIGITS) return undefined;
+  return make(match[1] === "-", digits, scale);
 }
 
-export function formatNumeric(n: Numeric): string {
+export function formatNumeric(n: Numeric, m: Meter = UNMETERED): string {
   if (n.kind === "nan") return "NaN";
   if (n.kind === "inf") return n.negative ? "-Infinity" : "Infinity";
-  const neg = n.mant < 0n;
-  const digits = (neg ? -n.mant : n.mant).toString().padStart(n.scale + 1, "0");
+  charge(m, linearCost(n.digits.length + n.scale));
+  const digits = n.digits.padStart(n.scale + 1, "0");
   const cut = digits.length - n.scale;
   const body = n.scale === 0 ? digits : `${digits.slice(0, cut)}.${digits.slice(cut)}`;
-  return neg && n.mant !== 0n ? `-${body}` : body;
+  return n.neg ? `-${body}` : body;
 }
 
-function rescale(n: { mant: bigint; scale: number }, scale: number): bigint {
-  return n.mant * pow10(scale - n.scale);
-}
-
-/** numeric_cmp: -Infinity < finite < Infinity < NaN; NaN = NaN. */
-export function compareNumeric(a: Numeric, b: Numeric): number {
-  const rank = (x: Numeric) => (x.kind === "nan" ? 2 : x.kind === "inf" ? (x.negative ? -1 : 1) : 0);
-  const ra = rank(a);
-  const rb = rank(b);
-  if (ra !== rb || ra !== 0) return Math.sign(ra - rb);
-  if (a.kind !== "finite" || b.kind !== "finite") return 0;
-  const s = Math.max(a.scale, b.scale);
-  const x = rescale(a, s);
-  const y = rescale(b, s);
-  return x < y ? -1 : x > y ? 1 : 0;
+export function isZero(n: Numeric): boolean {
+  return n.kind === "finite" && n.digits === "";
 }
 
 function sign(n: Numeric): number {
   if (n.kind === "inf") return n.negative ? -1 : 1;
-  if (n.kind === "finite") return n.mant < 0n ? -1 : n.mant > 0n ? 1 : 0;
+  if (n.kind === "finite") return n.digits === "" ? 0 : n.neg ? -1 : 1;
   return 0;
+}
+
+/** |a| vs |b| for finite non-zero values. */
+function compareMagnitude(a: Finite, b: Finite, m: Meter): number {
+  const ea = a.digits.length - a.scale;
+  const eb = b.digits.length - b.scale;
+  if (ea !== eb) return ea < eb ? -1 : 1;
+  const n = Math.max(a.digits.length, b.digits.length);
+  charge(m, linearCost(n));
+  const x = a.digits.length === n ? a.digits : a.digits.padEnd(n, "0");
+  const y = b.digits.length === n ? b.digits : b.digits.padEnd(n, "0");
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+/** numeric_cmp: -Infinity < finite < Infinity < NaN; NaN = NaN. */
+export function compareNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): number {
+  const rank = (x: Numeric) => (x.kind === "nan" ? 2 : x.kind === "inf" ? (x.negative ? -1 : 1) : 0);
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb || ra !== 0) return Math.sign(ra - rb);
+  const sa = sign(a);
+  const sb = sign(b);
+  if (sa !== sb) return sa < sb ? -1 : 1;
+  if (sa === 0) return 0;
+  return sa * compareMagnitude(a as Finite, b as Finite, m);
+}
+
+/** A key equal for exactly the values numeric_eq calls equal (for hashing IN lists). */
+export function numericKey(n: Numeric): string {
+  if (n.kind !== "finite") return formatNumeric(n);
+  if (n.digits === "") return "0";
+  let end = n.digits.length;
+  while (end > 1 && n.digits.charCodeAt(end - 1) === 48) end--;
+  return `${n.neg ? "-" : ""}${n.digits.slice(0, end)}e${n.digits.length - n.scale}`;
 }
 
 export function negateNumeric(n: Numeric): Numeric {
   if (n.kind === "nan") return n;
   if (n.kind === "inf") return n.negative ? POS_INF : NEG_INF;
-  return finite(-n.mant, n.scale);
+  return make(!n.neg, n.digits, n.scale);
 }
 
-export function addNumeric(a: Numeric, b: Numeric): Numeric {
+/** make_result's range check: the weight must fit in int16. */
+function checked(n: Finite): Finite {
+  if (n.digits.length - n.scale > NUMERIC_MAX_INTEGER_DIGITS) throw new WhereEvaluationError("value overflows numeric format");
+  return n;
+}
+
+function fromSigned(v: bigint, scale: number, m: Meter): Finite {
+  return numericFromBigInt(v, scale, m) as Finite;
+}
+
+export function addNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeric {
   if (a.kind === "nan" || b.kind === "nan") return NAN;
   if (a.kind === "inf") return b.kind === "inf" && b.negative !== a.negative ? NAN : a;
   if (b.kind === "inf") return b;
   const s = Math.max(a.scale, b.scale);
-  return finite(rescale(a, s) + rescale(b, s), s);
+  if (a.digits === "" || b.digits === "") {
+    const x = a.digits === "" ? b : a;
+    if (x.digits === "") return make(false, "", s);
+    charge(m, linearCost(x.digits.length + s));
+    return checked(make(x.neg, x.digits + "0".repeat(s - x.scale), s));
+  }
+  const x = toBigInt(a.digits, s - a.scale, m);
+  const y = toBigInt(b.digits, s - b.scale, m);
+  return checked(fromSigned((a.neg ? -x : x) + (b.neg ? -y : y), s, m));
 }
 
-export function subNumeric(a: Numeric, b: Numeric): Numeric {
-  return addNumeric(a, negateNumeric(b));
+export function subNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeric {
+  return addNumeric(a, negateNumeric(b), m);
 }
 
-export function mulNumeric(a: Numeric, b: Numeric): Numeric {
+/**
+ * Drops the last `k` digits of `digits` (k > 0), rounding half away from zero (round_var): up when the first
+ * dropped digit is 5 or more.
+ */
+function roundOff(digits: string, k: number, m: Meter): string {
+  if (k >= digits.length) return k === digits.length && digits.charCodeAt(0) >= 53 ? "1" : "";
+  charge(m, linearCost(digits.length));
+  const kept = digits.slice(0, digits.length - k);
+  if (digits.charCodeAt(digits.length - k) < 53) return stripLeadingZeros(kept);
+  let i = kept.length - 1;
+  while (i >= 0 && kept.charCodeAt(i) === 57) i--;
+  if (i < 0) return "1" + "0".repeat(kept.length);
+  return kept.slice(0, i) + String.fromCharCode(kept.charCodeAt(i) + 1) + "0".repeat(kept.length - i - 1);
+}
+
+export function mulNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeric {
   if (a.kind === "nan" || b.kind === "nan") return NAN;
   if (a.kind === "inf" || b.kind === "inf") {
     const s = sign(a) * sign(b);
     return s === 0 ? NAN : s < 0 ? NEG_INF : POS_INF;
   }
-  return finite(a.mant * b.mant, a.scale + b.scale);
+  const scale = a.scale + b.scale;
+  if (a.digits === "" || b.digits === "") return make(false, "", Math.min(scale, NUMERIC_DSCALE_MAX));
+  charge(m, bigIntProductCost(a.digits.length, b.digits.length));
+  const product = toBigInt(a.digits, 0, m) * toBigInt(b.digits, 0, m);
+  const neg = a.neg !== b.neg;
+  const digits = product.toString();
+  charge(m, decimalConversionCost(digits.length));
+  if (scale <= NUMERIC_DSCALE_MAX) return checked(make(neg, digits, scale));
+  return checked(make(neg, roundOff(digits, scale - NUMERIC_DSCALE_MAX, m), NUMERIC_DSCALE_MAX));
 }
 
-/** Weight (in base-10000 digits, aligned on the decimal point) and value of the first non-zero NBASE digit. */
-function nbaseLead(n: { mant: bigint; scale: number }): { weight: number; first: number } {
-  const abs = n.mant < 0n ? -n.mant : n.mant;
-  if (abs === 0n) return { weight: 0, first: 0 };
-  const exp10 = abs.toString().length - 1 - n.scale; // |n| in [10^exp10, 10^(exp10+1))
-  const weight = Math.floor(exp10 / DEC_DIGITS);
-  const shift = n.scale + weight * DEC_DIGITS; // first = floor(|n| / 10000^weight) = floor(abs / 10^shift)
-  const first = shift >= 0 ? abs / pow10(shift) : abs * pow10(-shift);
-  return { weight, first: Number(first) };
+/** Weight (base-10000 digits, aligned on the decimal point) and first base-10000 digit of a value; 0, 0 for zero. */
+function nbaseLead(n: Finite): { weight: number; first: number } {
+  if (n.digits === "") return { weight: 0, first: 0 };
+  const e = n.digits.length - n.scale; // |n| is in [10^(e-1), 10^e)
+  const weight = Math.floor((e - 1) / DEC_DIGITS);
+  const width = e - weight * DEC_DIGITS; // decimal digits of the first base-10000 digit, 1..4
+  const first = Number(n.digits.slice(0, width).padEnd(width, "0"));
+  return { weight, first };
 }
 
 /** numeric.c select_div_scale. */
-function divScale(a: { mant: bigint; scale: number }, b: { mant: bigint; scale: number }): number {
+function divScale(a: Finite, b: Finite): number {
   const x = nbaseLead(a);
   const y = nbaseLead(b);
   let qweight = x.weight - y.weight;
@@ -147,15 +249,12 @@ function divScale(a: { mant: bigint; scale: number }, b: { mant: bigint; scale: 
   return Math.min(rscale, MAX_DISPLAY_SCALE);
 }
 
-/** Rounds num/den (den > 0) to an integer, half away from zero. */
+/** Rounds num/den (both > 0) to an integer, half away from zero. */
 function roundDiv(num: bigint, den: bigint): bigint {
-  const neg = num < 0n;
-  const abs = neg ? -num : num;
-  const q = (abs * 2n + den) / (den * 2n);
-  return neg ? -q : q;
+  return (num * 2n + den) / (den * 2n);
 }
 
-export function divNumeric(a: Numeric, b: Numeric): Numeric {
+export function divNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeric {
   if (a.kind === "nan" || b.kind === "nan") return NAN;
   if (a.kind === "inf") {
     if (b.kind === "inf") return NAN;
@@ -163,33 +262,35 @@ export function divNumeric(a: Numeric, b: Numeric): Numeric {
     if (s === 0) throw new WhereEvaluationError("division by zero");
     return s > 0 ? a : negateNumeric(a);
   }
-  if (b.kind === "inf") return finite(0n, 0);
-  if (b.mant === 0n) throw new WhereEvaluationError("division by zero");
+  if (b.kind === "inf") return make(false, "", 0);
+  if (b.digits === "") throw new WhereEvaluationError("division by zero");
   const rscale = divScale(a, b);
-  // a/b = (a.mant / 10^a.scale) / (b.mant / 10^b.scale); scaled by 10^rscale.
-  let num = a.mant * pow10(rscale + b.scale);
-  let den = b.mant * pow10(a.scale);
-  if (den < 0n) {
-    num = -num;
-    den = -den;
-  }
-  return finite(roundDiv(num, den), rscale);
+  if (a.digits === "") return make(false, "", rscale);
+  // |a|/|b| * 10^rscale = (a.digits * 10^(rscale + b.scale)) / (b.digits * 10^a.scale); cancel the common power.
+  const common = Math.min(rscale + b.scale, a.scale);
+  const numPad = rscale + b.scale - common;
+  const denPad = a.scale - common;
+  charge(m, bigIntProductCost(a.digits.length + numPad, b.digits.length + denPad));
+  const q = roundDiv(toBigInt(a.digits, numPad, m), toBigInt(b.digits, denPad, m));
+  return checked(fromSigned(a.neg !== b.neg ? -q : q, rscale, m));
 }
 
-/** numeric -> integer: round half away from zero (numeric_int8 via round_var). */
+/** numeric -> int2/int4/int8: round half away from zero (round_var to 0), then the caller's range check. */
 export function numericToBigInt(n: Numeric, typeName: string): bigint {
   if (n.kind === "nan") throw new WhereEvaluationError(`cannot convert NaN to ${typeName}`);
   if (n.kind === "inf") throw new WhereEvaluationError(`cannot convert infinity to ${typeName}`);
-  return roundDiv(n.mant, pow10(n.scale));
+  const e = n.digits.length - n.scale;
+  if (e > 20) throw new WhereEvaluationError(`${typeName} out of range`);
+  if (e < 0 || n.digits === "") return 0n;
+  const int = e === 0 ? 0n : BigInt(n.digits.slice(0, e));
+  const up = n.scale > 0 && n.digits.charCodeAt(e) >= 53 ? 1n : 0n;
+  const abs = int + up;
+  return n.neg ? -abs : abs;
 }
 
 /** numeric -> float8 goes through the text form and strtod in PostgreSQL; Number() rounds the same way. */
-export function numericToFloat8(n: Numeric): number {
+export function numericToFloat8(n: Numeric, m: Meter = UNMETERED): number {
   if (n.kind === "nan") return NaN;
   if (n.kind === "inf") return n.negative ? -Infinity : Infinity;
-  return Number(formatNumeric(n));
-}
-
-export function isIntegral(n: Numeric): boolean {
-  return n.kind === "finite" && n.mant % pow10(n.scale) === 0n;
+  return Number(formatNumeric(n, m));
 }

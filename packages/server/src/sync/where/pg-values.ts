@@ -7,12 +7,13 @@
  * ISO dates only): anything accepted here means the same to PostgreSQL, the rest is rejected, never guessed.
  */
 import type { BaseType, Domain, SqlType } from "./ast.ts";
+import { UNMETERED, charge, linearCost, type Meter } from "./budget.ts";
 import { WhereEvaluationError } from "./errors.ts";
 import { formatArrayText, parseArrayText } from "./pg-array.ts";
 import { formatDate, formatTimestamp, parseDate, parseTimestamp } from "./pg-datetime.ts";
 import { compareFloat, formatFloat, parseFloat4, parseFloat8 } from "./pg-float.ts";
 import { jsonbEquals, parseJsonb, type Json } from "./pg-jsonb.ts";
-import { compareNumeric, formatNumeric, parseNumeric, type Numeric } from "./pg-numeric.ts";
+import { compareNumeric, formatNumeric, numericKey, parseNumeric, type Numeric } from "./pg-numeric.ts";
 
 export interface PgArray {
   dims: number[];
@@ -38,23 +39,26 @@ export function isIntType(base: BaseType): base is "int2" | "int4" | "int8" {
   return base === "int2" || base === "int4" || base === "int8";
 }
 
-/** One non-null scalar from text; undefined if PostgreSQL would reject it (or we would not read it the same way). */
-export function parseScalar(base: BaseType, text: string, strict: boolean): Value | undefined {
+/**
+ * One non-null scalar from text; undefined if PostgreSQL would reject it (or we would not read it the same way).
+ * `m` is charged for reading text whose length is not bounded by the type.
+ */
+export function parseScalar(base: BaseType, text: string, strict: boolean, m: Meter = UNMETERED): Value | undefined {
   switch (base) {
     case "int2":
     case "int4":
     case "int8": {
-      if (!/^[+-]?\d+$/.test(text)) return undefined;
+      if (text.length > 40 || !/^[+-]?\d+$/.test(text)) return undefined;
       const v = BigInt(text);
       const r = INT_RANGES[base];
       return v < r.min || v > r.max ? undefined : v;
     }
     case "numeric":
-      return parseNumeric(text, strict);
+      return parseNumeric(text, strict, m);
     case "float4":
-      return parseFloat4(text);
+      return text.length > 1000 ? undefined : parseFloat4(text);
     case "float8":
-      return parseFloat8(text);
+      return text.length > 1000 ? undefined : parseFloat8(text);
     case "text":
       return strict && text.includes("\u0000") ? undefined : text;
     case "bool":
@@ -69,14 +73,14 @@ export function parseScalar(base: BaseType, text: string, strict: boolean): Valu
       return m ? m.slice(1).join("-").toLowerCase() : undefined;
     }
     case "jsonb":
-      return parseJsonb(text, strict);
+      return parseJsonb(text, strict, m);
   }
 }
 
 /** A scalar or array value from text. */
-export function parseValue(type: SqlType, text: string, strict: boolean): Value | undefined {
-  if (!type.array) return parseScalar(type.base, text, strict);
-  const a = parseArrayText(text);
+export function parseValue(type: SqlType, text: string, strict: boolean, m: Meter = UNMETERED): Value | undefined {
+  if (!type.array) return parseScalar(type.base, text, strict, m);
+  const a = parseArrayText(text, m);
   if (!a) return undefined;
   const items: Value[] = [];
   for (const item of a.items) {
@@ -84,7 +88,7 @@ export function parseValue(type: SqlType, text: string, strict: boolean): Value 
       items.push(null);
       continue;
     }
-    const v = parseScalar(type.base, item, strict);
+    const v = parseScalar(type.base, item, strict, m);
     if (v === undefined) return undefined;
     items.push(v);
   }
@@ -161,35 +165,66 @@ function compareBig(a: bigint, b: bigint): number {
 }
 
 /** Three-way comparison of two non-null values of a domain (jsonb: 0 when equal, 1 otherwise). */
-export function compareIn(domain: Domain, a: Value, b: Value): number {
+export function compareIn(domain: Domain, a: Value, b: Value, m: Meter = UNMETERED): number {
   switch (domain) {
     case "int":
     case "timestamp":
     case "timestamptz":
       return compareBig(a as bigint, b as bigint);
     case "numeric":
-      return compareNumeric(a as Numeric, b as Numeric);
+      return compareNumeric(a as Numeric, b as Numeric, m);
     case "float":
       return compareFloat(a as number, b as number);
     case "date":
       return a === b ? 0 : (a as number) < (b as number) ? -1 : 1;
     case "text":
-    case "uuid":
-      return compareText(a as string, b as string);
+    case "uuid": {
+      if (a === b) return 0;
+      const x = a as string;
+      const y = b as string;
+      charge(m, Math.min(x.length, y.length) >> 2);
+      return compareText(x, y);
+    }
     case "bool":
       return a === b ? 0 : a ? 1 : -1;
     case "jsonb":
-      return jsonbEquals(a as Json, b as Json) ? 0 : 1;
+      return jsonbEquals(a as Json, b as Json, m) ? 0 : 1;
+  }
+}
+
+/** Equality in a domain: like compareIn(...) === 0, with strings compared natively. */
+export function equalIn(domain: Domain, a: Value, b: Value, m: Meter = UNMETERED): boolean {
+  if (domain === "text" || domain === "uuid") {
+    charge(m, linearCost(Math.min((a as string).length, (b as string).length)));
+    return a === b;
+  }
+  return compareIn(domain, a, b, m) === 0;
+}
+
+/**
+ * A key that two non-null values of a domain share exactly when they are equal (SameValueZero on the key), for the
+ * domains where one exists cheaply; undefined for jsonb. NaN keys equal NaN, and -0 equals 0, as PostgreSQL's
+ * float equality says.
+ */
+export function hashKey(domain: Domain, v: Value): unknown {
+  switch (domain) {
+    case "numeric":
+      return numericKey(v as Numeric);
+    case "jsonb":
+      return undefined;
+    default:
+      return v;
   }
 }
 
 /** array_eq: same dimensions and lower bounds, elements equal, NULL elements equal to each other. */
-export function arraysEqual(domain: Domain, a: PgArray, b: PgArray): boolean {
+export function arraysEqual(domain: Domain, a: PgArray, b: PgArray, m: Meter = UNMETERED): boolean {
   if (a.dims.length !== b.dims.length || a.dims.some((d, i) => d !== b.dims[i] || a.lbounds[i] !== b.lbounds[i])) return false;
+  charge(m, a.items.length);
   return a.items.every((x, i) => {
     const y = b.items[i]!;
     if (x === null || y === null) return x === y;
-    return compareIn(domain, x, y) === 0;
+    return equalIn(domain, x, y, m);
   });
 }
 
@@ -207,14 +242,24 @@ export function domainOf(base: BaseType): Domain {
   }
 }
 
-/** array_contain_compare: does every element of `needles` occur in `hay`? (any, for &&). NULL elements never match. */
-export function arrayContains(equal: (a: Value, b: Value) => boolean, hay: PgArray, needles: PgArray, all: boolean): boolean {
+/**
+ * array_contain_compare: does every element of `needles` occur in `hay`? (any, for &&). NULL elements never match.
+ * Large inputs are matched through a hash set of `hay` where the domain has keys, so the cost is linear.
+ */
+export function arrayContains(domain: Domain, hay: PgArray, needles: PgArray, all: boolean, m: Meter = UNMETERED): boolean {
+  const pairs = hay.items.length * needles.items.length;
+  let keys: Set<unknown> | undefined;
+  if (pairs > 64 && domain !== "jsonb") {
+    charge(m, hay.items.length + needles.items.length);
+    keys = new Set();
+    for (const h of hay.items) if (h !== null) keys.add(hashKey(domain, h));
+  } else charge(m, pairs);
   for (const n of needles.items) {
     if (n === null) {
       if (all) return false;
       continue;
     }
-    const found = hay.items.some((h) => h !== null && equal(h, n));
+    const found = keys ? keys.has(hashKey(domain, n)) : hay.items.some((h) => h !== null && equalIn(domain, h, n, m));
     if (found && !all) return true;
     if (!found && all) return false;
   }
