@@ -1,9 +1,9 @@
 /**
  * Fan-out benchmark: N subscribers hold a live long-poll on one shape, one UPDATE commits, and every
  * subscriber's response is timed until its body is fully received. The same generators and client code
- * then hold N requests on the floor server (bare node:http answering them all with one pre-encoded body
- * of the same bytes), so the ratio shows what Runcast adds to what this machine can do at best.
- * Also: the server's resident memory per held request.
+ * hold N requests on the floor server too (bare node:http answering them all with one pre-encoded body
+ * of the same bytes), at the same time, and the rounds alternate between the two, so the ratio shows what
+ * Runcast adds to what this machine can do at best. Also: each server's resident memory per held request.
  *
  * Only the public HTTP contract (/v1/shape) and SQL are used against Runcast, which runs as its own
  * process through its CLI (`runcast start`).
@@ -16,11 +16,11 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Channel } from "./lib/children.ts";
-import { now } from "./lib/clock.ts";
+import { now, type ClockOffset } from "./lib/clock.ts";
 import { GeneratorPool, type RoundTimes } from "./lib/generators.ts";
 import type { FromFloor, HttpSample, ToFloor } from "./lib/ipc.ts";
 import { BENCH_TABLE, benchValue, connectClient, createBenchTable, startBenchPostgres, UPDATE_SQL } from "./lib/postgres.ts";
-import { cleanupAll, forkTs, installExitHandlers, onCleanup, readCpuMs, readMemory, sleep, stopChild, waitQuiet } from "./lib/procs.ts";
+import { cleanupAll, forkTs, GC_ON_SIGNAL_FLAGS, installExitHandlers, onCleanup, readCpuMs, readMemory, readMemoryAfterGc, sleep, stopChild, waitQuiet } from "./lib/procs.ts";
 import { defaultResultPath, environment, fmtMs, fmtRatio, RESULTS_DIR, table, writeJson } from "./lib/report.ts";
 import { startRuncastServer } from "./lib/runcast-server.ts";
 import { ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
@@ -51,7 +51,7 @@ export interface FanoutOptions {
   /** The generators' HTTP client: raw (minimal HTTP/1.1, default) or node-http (node:http keep-alive agent). */
   client: "raw" | "node-http";
   targets: FanoutTargetName[];
-  /** Write a V8 CPU profile of each Runcast server here (node --cpu-prof). */
+  /** Write a V8 CPU profile of each server (Runcast and floor) here (node --cpu-prof). */
   cpuProfDir?: string;
   log: (line: string) => void;
 }
@@ -86,14 +86,21 @@ export interface FanoutTargetResult {
   rounds: RoundResult[];
   bodyBytes: number;
   setupMs: number;
+  /** Server RSS, KiB; every reading but the last two is taken after two forced full GCs (SIGUSR2). */
   memory: {
-    /** Server RSS after the warm-up with nothing held, KiB. */
+    /** After the warm-up, nothing held. */
     idleRssKb: number;
-    /** Server RSS with N requests held, KiB. */
+    /** With N requests held. */
     heldRssKb: number;
-    /** (held − idle) / N, KiB. */
+    /** (held − idle) / N: the headline figure. */
     perHeldKb: number;
-    /** RSS with N held after the rounds, and the process's peak RSS. */
+    /** The same from the plain readings taken just before the GCs (includes garbage not yet collected). */
+    withoutGc: { idleRssKb: number; heldRssKb: number; perHeldKb: number };
+    /** Server RSS with N/2 held, KiB. */
+    halfRssKb: number;
+    /** (held − half) / (N − N/2), KiB: the marginal cost, without one-time growth. */
+    marginalPerHeldKb: number;
+    /** RSS with N held after the rounds (no GC forced), and the process's peak RSS. */
     afterRoundsRssKb: number;
     peakRssKb: number;
   };
@@ -133,11 +140,11 @@ function monotonicUs(): number {
 }
 
 async function runcastTarget(opts: FanoutOptions, n: number): Promise<Target> {
-  if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
   const server = await startRuncastServer({
     databaseUrl: opts.databaseUrl,
     maxSubscriptions: n + opts.warmupSubscribers + 1_000,
     longPollMs: 240_000,
+    gcOnSignal: true,
     ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}),
   });
   const sql = await connectClient({ connectionString: opts.databaseUrl }, opts.log);
@@ -175,8 +182,9 @@ export function syntheticSamples(): { live: HttpSample; snapshot: HttpSample } {
   };
 }
 
-async function floorTarget(samples: { live: HttpSample; snapshot: HttpSample }): Promise<Target> {
-  const floor = new Channel<ToFloor, FromFloor>(forkTs(FLOOR_SERVER), "floor server");
+async function floorTarget(opts: FanoutOptions, samples: { live: HttpSample; snapshot: HttpSample }): Promise<Target> {
+  const flags = [...GC_ON_SIGNAL_FLAGS, ...(opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : [])];
+  const floor = new Channel<ToFloor, FromFloor>(forkTs(FLOOR_SERVER, [], flags), "floor server");
   floor.send({ t: "init", live: samples.live, snapshot: samples.snapshot });
   const { port } = await floor.next("listening", 30_000);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -215,140 +223,207 @@ function latencies(round: RoundTimes, from: number): number[] {
   return out;
 }
 
-/** Warm-up, idle memory, N held, memory, measured rounds. The target is stopped by the caller. */
-async function measure(target: Target, n: number, gens: GeneratorPool, opts: FanoutOptions): Promise<{ result: FanoutTargetResult; sample: HttpSample | undefined; snapshot: HttpSample | undefined }> {
+/** RSS after full GCs, and the plain reading just before them (KiB). */
+type Memory = { rssKb: number; hwmKb: number; rawRssKb: number };
+
+/** What is gathered about one target while its N subscribers are held. */
+interface TargetRun {
+  target: Target;
+  tag: string;
+  idle: Memory;
+  half: Memory;
+  held: Memory;
+  setupMs: number;
+  rounds: RoundResult[];
+  fromSend: number[];
+  fromCommit: number[];
+  bodyBytes: number;
+  empty: number;
+  errors: number;
+  sample: HttpSample | undefined;
+  snapshot: HttpSample | undefined;
+}
+
+const quiet = (pids: number[]) => waitQuiet(pids, { maxMs: 30_000 });
+
+/** A few subscribers and updates (JIT, shape, caches), closed again; then the idle RSS. */
+async function warmUp(target: Target, n: number, gens: GeneratorPool, opts: FanoutOptions): Promise<TargetRun> {
   const tag = `[fanout n=${n} ${target.name}]`;
-  const quiet = (pids: number[]) => waitQuiet(pids, { maxMs: 30_000 });
-  const offsets = await gens.calibrate();
   const warm = Math.min(opts.warmupSubscribers, n);
   opts.log(`${tag} warm-up: ${warm} subscribers × ${opts.warmupRounds} updates`);
-  await gens.open({ url: target.url, table: BENCH_TABLE, authorization: target.authorization, total: warm, concurrency: opts.setupConcurrency, reissue: opts.reissue, client: opts.client });
+  const opened = await gens.open(target.name, { url: target.url, table: BENCH_TABLE, authorization: target.authorization, total: warm, concurrency: opts.setupConcurrency, reissue: opts.reissue, client: opts.client });
+  let sample: HttpSample | undefined;
   for (let r = 0; r < opts.warmupRounds; r++) {
     await quiet([target.pid]);
     await target.trigger();
-    await gens.round(60_000);
-    if (opts.reissue === "deferred") await gens.rearm();
+    const times = await gens.round(target.name, 60_000);
+    sample ??= times.sample;
+    if (opts.reissue === "deferred") await gens.rearm(target.name);
   }
-  await gens.close();
+  await gens.close(target.name);
   await quiet([target.pid]);
   await sleep(500);
-  const idle = readMemory(target.pid);
+  const idle = await readMemoryAfterGc(target.pid);
+  return { target, tag, idle, half: idle, held: idle, setupMs: 0, rounds: [], fromSend: [], fromCommit: [], bodyBytes: 0, empty: 0, errors: 0, sample, snapshot: opened.snapshot };
+}
 
-  opts.log(`${tag} opening ${n} subscribers (offset=-1, then live=true)…`);
-  const opened = await gens.open({ url: target.url, table: BENCH_TABLE, authorization: target.authorization, total: n, concurrency: opts.setupConcurrency, reissue: opts.reissue, client: opts.client });
-  if (opened.errors) opts.log(`${tag} ${opened.errors} snapshot requests failed and were retried`);
-  await quiet([target.pid, ...gens.pids]);
+/**
+ * Opens the N subscribers (offset=-1, then live=true) in two halves, reading the RSS once everything is
+ * quiet after each: (held − idle) / N is the figure asked for; the second half alone, (held − half) / (N/2),
+ * leaves out one-time growth (V8's young generation growing to its working size, buffers, caches).
+ */
+async function hold(run: TargetRun, n: number, gens: GeneratorPool, opts: FanoutOptions, pids: number[]): Promise<void> {
+  const { target, tag } = run;
+  opts.log(`${tag} opening ${n} subscribers (offset=-1, then live=true), in two halves…`);
+  const first = Math.floor(n / 2);
+  const base = { url: target.url, table: BENCH_TABLE, authorization: target.authorization, concurrency: opts.setupConcurrency, reissue: opts.reissue, client: opts.client };
+  const a = await gens.open(target.name, { ...base, total: first });
+  await quiet(pids);
+  run.half = await readMemoryAfterGc(target.pid);
+  const b = await gens.open(target.name, { ...base, total: n - first, add: true });
+  const errors = a.errors + b.errors;
+  if (errors) opts.log(`${tag} ${errors} snapshot requests failed and were retried`);
+  await quiet(pids);
   const heldCount = await target.held?.();
   if (heldCount !== undefined && heldCount !== n) opts.log(`${tag} warning: the floor holds ${heldCount} of ${n} requests`);
-  const held = readMemory(target.pid);
-  const perHeldKb = (held.rssKb - idle.rssKb) / n;
-  opts.log(`${tag} ${n} held after ${fmtMs(opened.ms)} ms; server RSS ${Math.round(idle.rssKb / 1024)} → ${Math.round(held.rssKb / 1024)} MiB (${perHeldKb.toFixed(1)} KiB per held request)`);
+  run.held = await readMemoryAfterGc(target.pid);
+  run.setupMs = a.ms + b.ms;
+  opts.log(
+    `${tag} ${n} held after ${fmtMs(run.setupMs)} ms; server RSS after GC ${Math.round(run.idle.rssKb / 1024)} → ${Math.round(run.half.rssKb / 1024)} → ${Math.round(run.held.rssKb / 1024)} MiB: ` +
+      `${((run.held.rssKb - run.idle.rssKb) / n).toFixed(1)} KiB per held request (second half alone ${((run.held.rssKb - run.half.rssKb) / (n - first)).toFixed(1)}; ` +
+      `without GC ${((run.held.rawRssKb - run.idle.rawRssKb) / n).toFixed(1)})`,
+  );
+}
 
-  const rounds: RoundResult[] = [];
-  const fromSend: number[] = [];
-  const fromCommit: number[] = [];
-  let sample: HttpSample | undefined;
-  let bodyBytes = 0;
-  let empty = 0;
-  let errors = 0;
-  for (let r = 0; r < opts.rounds; r++) {
-    const serverCpu0 = readCpuMs(target.pid);
-    const genCpu0 = gens.cpuMs();
-    const mono0 = monotonicUs();
-    const t0 = now();
-    await target.trigger();
-    const t1 = now();
-    const times = await gens.round(60_000);
-    const mono1 = monotonicUs();
-    const serverCpuFanout = readCpuMs(target.pid) - serverCpu0;
-    if (opts.reissue === "deferred") await gens.rearm();
-    await quiet([target.pid, ...gens.pids]);
-    const round: RoundResult = {
-      fromSend: rounded(summarize(latencies(times, t0))),
-      fromCommit: rounded(summarize(latencies(times, t1))),
-      missing: times.ends.filter((e) => !Number.isFinite(e)).length,
-      newSockets: times.newSockets,
-      errors: times.errors,
-      serverFanoutCpuMs: serverCpuFanout,
-      serverCpuMs: readCpuMs(target.pid) - serverCpu0,
-      generatorCpuMs: gens.cpuMs() - genCpu0,
-      monotonicUs: [mono0, mono1],
-    };
-    rounds.push(round);
-    fromSend.push(...latencies(times, t0));
-    fromCommit.push(...latencies(times, t1));
-    sample ??= times.sample;
-    bodyBytes = Math.max(bodyBytes, times.bodyBytes);
-    empty += times.empty;
-    errors += times.errors;
-    opts.log(
-      `${tag} round ${r + 1}/${opts.rounds}: p50 ${fmtMs(round.fromSend.p50)} p99 ${fmtMs(round.fromSend.p99)} max ${fmtMs(round.fromSend.max)} ms` +
-        ` (commit→ p50 ${fmtMs(round.fromCommit.p50)}); CPU ms: server ${Math.round(round.serverFanoutCpuMs)} fan-out / ${Math.round(round.serverCpuMs)} round, generators ${Math.round(round.generatorCpuMs)}` +
-        (round.missing ? `; ${round.missing} MISSING` : "") +
-        (round.newSockets ? `; ${round.newSockets} new sockets` : ""),
-    );
-  }
-  const after = readMemory(target.pid);
-  await gens.close();
+/** One update (or release), every subscriber's response timed; then the re-issue and quiet. */
+async function round(run: TargetRun, label: string, gens: GeneratorPool, opts: FanoutOptions, pids: number[]): Promise<void> {
+  const { target, tag } = run;
+  await quiet(pids);
+  const serverCpu0 = readCpuMs(target.pid);
+  const genCpu0 = gens.cpuMs();
+  const mono0 = monotonicUs();
+  const t0 = now();
+  await target.trigger();
+  const t1 = now();
+  const times = await gens.round(target.name, 60_000);
+  const mono1 = monotonicUs();
+  const serverCpuFanout = readCpuMs(target.pid) - serverCpu0;
+  if (opts.reissue === "deferred") await gens.rearm(target.name);
+  await quiet(pids);
+  const fromSend = latencies(times, t0);
+  const fromCommit = latencies(times, t1);
+  const r: RoundResult = {
+    fromSend: rounded(summarize(fromSend)),
+    fromCommit: rounded(summarize(fromCommit)),
+    missing: times.ends.filter((e) => !Number.isFinite(e)).length,
+    newSockets: times.newSockets,
+    errors: times.errors,
+    serverFanoutCpuMs: serverCpuFanout,
+    serverCpuMs: readCpuMs(target.pid) - serverCpu0,
+    generatorCpuMs: gens.cpuMs() - genCpu0,
+    monotonicUs: [mono0, mono1],
+  };
+  run.rounds.push(r);
+  run.fromSend.push(...fromSend);
+  run.fromCommit.push(...fromCommit);
+  run.sample ??= times.sample;
+  run.bodyBytes = Math.max(run.bodyBytes, times.bodyBytes);
+  run.empty += times.empty;
+  run.errors += times.errors;
+  opts.log(
+    `${tag} round ${label}: p50 ${fmtMs(r.fromSend.p50)} p99 ${fmtMs(r.fromSend.p99)} max ${fmtMs(r.fromSend.max)} ms` +
+      ` (commit→ p50 ${fmtMs(r.fromCommit.p50)}); CPU ms: server ${Math.round(r.serverFanoutCpuMs)} fan-out / ${Math.round(r.serverCpuMs)} round, generators ${Math.round(r.generatorCpuMs)}` +
+      (r.missing ? `; ${r.missing} MISSING` : "") +
+      (r.newSockets ? `; ${r.newSockets} new sockets` : ""),
+  );
+}
+
+function finish(run: TargetRun, n: number, after: { rssKb: number; hwmKb: number }, offsets: ClockOffset[]): FanoutTargetResult {
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+  const perHeldKb = (run.held.rssKb - run.idle.rssKb) / n;
+  const marginal = (run.held.rssKb - run.half.rssKb) / (n - Math.floor(n / 2));
   return {
-    sample,
-    snapshot: opened.snapshot,
-    result: {
-      target: target.name,
-      n,
-      serverPid: target.pid,
-      fromSend: rounded(summarize(fromSend)),
-      fromCommit: rounded(summarize(fromCommit)),
-      rounds,
-      bodyBytes,
-      setupMs: Math.round(opened.ms),
-      memory: {
-        idleRssKb: idle.rssKb,
-        heldRssKb: held.rssKb,
-        perHeldKb: Math.round(perHeldKb * 100) / 100,
-        afterRoundsRssKb: after.rssKb,
-        peakRssKb: after.hwmKb,
+    target: run.target.name,
+    n,
+    serverPid: run.target.pid,
+    fromSend: rounded(summarize(run.fromSend)),
+    fromCommit: rounded(summarize(run.fromCommit)),
+    rounds: run.rounds,
+    bodyBytes: run.bodyBytes,
+    setupMs: Math.round(run.setupMs),
+    memory: {
+      idleRssKb: run.idle.rssKb,
+      heldRssKb: run.held.rssKb,
+      perHeldKb: Math.round(perHeldKb * 100) / 100,
+      withoutGc: {
+        idleRssKb: run.idle.rawRssKb,
+        heldRssKb: run.held.rawRssKb,
+        perHeldKb: Math.round(((run.held.rawRssKb - run.idle.rawRssKb) / n) * 100) / 100,
       },
-      cpuMsPerRound: {
-        serverFanout: Math.round(mean(rounds.map((r) => r.serverFanoutCpuMs))),
-        server: Math.round(mean(rounds.map((r) => r.serverCpuMs))), generators: Math.round(mean(rounds.map((r) => r.generatorCpuMs))) },
-      emptyResponses: empty,
-      errors,
-      clock: {
-        maxOffsetMs: Math.round(Math.max(...offsets.map((o) => Math.abs(o.offsetMs))) * 1000) / 1000,
-        maxRttMs: Math.round(Math.max(...offsets.map((o) => o.rttMs)) * 1000) / 1000,
-      },
+      halfRssKb: run.half.rssKb,
+      marginalPerHeldKb: Math.round(marginal * 100) / 100,
+      afterRoundsRssKb: after.rssKb,
+      peakRssKb: after.hwmKb,
+    },
+    cpuMsPerRound: {
+      serverFanout: Math.round(mean(run.rounds.map((r) => r.serverFanoutCpuMs))),
+      server: Math.round(mean(run.rounds.map((r) => r.serverCpuMs))),
+      generators: Math.round(mean(run.rounds.map((r) => r.generatorCpuMs))),
+    },
+    emptyResponses: run.empty,
+    errors: run.errors,
+    clock: {
+      maxOffsetMs: Math.round(Math.max(...offsets.map((o) => Math.abs(o.offsetMs))) * 1000) / 1000,
+      maxRttMs: Math.round(Math.max(...offsets.map((o) => o.rttMs)) * 1000) / 1000,
     },
   };
 }
 
-/** Runs every count against Runcast, then against the floor with the body Runcast sent. */
+/**
+ * One N: each target is started and warmed up (Runcast first: the floor then answers with the bytes and
+ * headers Runcast sent), both hold N requests at once, and the measured rounds alternate between them
+ * (A B, B A, …) so that load from anything else on the machine falls on both alike.
+ */
+async function measureCount(n: number, gens: GeneratorPool, opts: FanoutOptions): Promise<FanoutResult> {
+  const runs: TargetRun[] = [];
+  const entry: FanoutResult = { n };
+  try {
+    const offsets = await gens.calibrate();
+    let samples = syntheticSamples();
+    for (const name of opts.targets) {
+      const target = name === "runcast" ? await runcastTarget(opts, n) : await floorTarget(opts, samples);
+      const run = await warmUp(target, n, gens, opts);
+      runs.push(run);
+      if (name === "runcast" && run.sample && run.snapshot) samples = { live: run.sample, snapshot: run.snapshot };
+    }
+    const pids = [...runs.map((r) => r.target.pid), ...gens.pids];
+    for (const run of runs) await hold(run, n, gens, opts, pids);
+    for (let r = 0; r < opts.rounds; r++) {
+      const order = r % 2 === 0 ? runs : [...runs].reverse();
+      for (const run of order) await round(run, `${r + 1}/${opts.rounds}`, gens, opts, pids);
+    }
+    for (const run of runs) {
+      entry[run.target.name] = finish(run, n, readMemory(run.target.pid), offsets);
+      await gens.close(run.target.name);
+    }
+  } finally {
+    for (const run of runs) await run.target.stop();
+  }
+  if (entry.runcast && entry.floor) {
+    entry.ratioP50 = ratio(entry.runcast.fromSend.p50, entry.floor.fromSend.p50);
+    entry.ratioP99 = ratio(entry.runcast.fromSend.p99, entry.floor.fromSend.p99);
+  }
+  return entry;
+}
+
+/** Runs every count: Runcast and the floor side by side, the floor answering with the body Runcast sent. */
 export async function runFanout(opts: FanoutOptions): Promise<FanoutResult[]> {
   const gens = await GeneratorPool.start(opts.generators, (line) => opts.log(`  ${line}`));
   const unregister = onCleanup(() => gens.stop());
   const results: FanoutResult[] = [];
+  if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
   try {
-    for (const n of opts.counts) {
-      const entry: FanoutResult = { n };
-      let samples = syntheticSamples();
-      for (const name of opts.targets) {
-        const target = name === "runcast" ? await runcastTarget(opts, n) : await floorTarget(samples);
-        try {
-          const { result, sample, snapshot } = await measure(target, n, gens, opts);
-          entry[name] = result;
-          // The floor answers with exactly the bytes and headers Runcast sent.
-          if (name === "runcast" && sample && snapshot) samples = { live: sample, snapshot };
-        } finally {
-          await target.stop();
-        }
-      }
-      if (entry.runcast && entry.floor) {
-        entry.ratioP50 = ratio(entry.runcast.fromSend.p50, entry.floor.fromSend.p50);
-        entry.ratioP99 = ratio(entry.runcast.fromSend.p99, entry.floor.fromSend.p99);
-      }
-      results.push(entry);
-    }
+    for (const n of opts.counts) results.push(await measureCount(n, gens, opts));
   } finally {
     unregister();
     await gens.stop();
@@ -357,7 +432,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult[]> {
 }
 
 export function fanoutTable(results: FanoutResult[]): string {
-  const rows = [["fan-out (ms, until body received)", "N", "p50", "p99", "max", "p50 from commit", "p99 from commit", "RSS/held KiB", "server CPU ms fan-out", "server CPU ms round", "client CPU ms round"]];
+  const rows = [["fan-out (ms, until body received)", "N", "p50", "p99", "max", "p50 from commit", "p99 from commit", "RSS/held KiB", "2nd half", "no GC", "server CPU ms fan-out", "server CPU ms round", "client CPU ms round"]];
   for (const r of results) {
     for (const t of [r.runcast, r.floor]) {
       if (!t) continue;
@@ -370,6 +445,8 @@ export function fanoutTable(results: FanoutResult[]): string {
         fmtMs(t.fromCommit.p50),
         fmtMs(t.fromCommit.p99),
         t.memory.perHeldKb.toFixed(1),
+        t.memory.marginalPerHeldKb.toFixed(1),
+        t.memory.withoutGc.perHeldKb.toFixed(1),
         String(t.cpuMsPerRound.serverFanout),
         String(t.cpuMsPerRound.server),
         String(t.cpuMsPerRound.generators),

@@ -1,23 +1,27 @@
 /**
  * Commit → subscriber latency for one subscriber, one update at a time: Runcast's held long-poll on
- * /v1/shape against two floors on the same PostgreSQL:
+ * /v1/shape against floors on the same PostgreSQL:
  *  - pgoutput: a bare logical-replication client on its own slot and publication, decoding the stream
- *    (with the repository's pgoutput decoder) until it sees the commit of the update;
+ *    (with the repository's pgoutput decoder) until it sees the commit of the update (the target's floor);
+ *  - relay: the same client in a child process that answers a held node:http long-poll (the floor of
+ *    Runcast's architecture: a server process between the stream and the subscriber);
  *  - LISTEN/NOTIFY: an AFTER UPDATE trigger notifies in the same transaction; a listening connection waits.
  * Every sample times from just before the UPDATE is sent (and from its commit returning) until the
- * subscriber has the change: Runcast's response body fully received, the Commit message decoded, the
+ * subscriber has the change: a response body fully received, the Commit message decoded, the
  * notification received. Only one subscriber is active at a time, so none competes with another.
  *
  *   node --import tsx bench/latency.ts [--quick] [--samples 200]
  */
 import http from "node:http";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import pg from "pg";
-import { decodePgoutput, decodeReplicationFrame, encodeStandbyStatus } from "../packages/server/src/sync/pgoutput/decode.ts";
+import type pg from "pg";
+import { Channel } from "./lib/children.ts";
 import { now } from "./lib/clock.ts";
+import type { FromRelay, ToRelay } from "./lib/ipc.ts";
+import { dropSlot, startPgoutputClient } from "./lib/pgoutput-client.ts";
 import { BENCH_TABLE, benchValue, connectClient, createBenchTable, startBenchPostgres, UPDATE_SQL } from "./lib/postgres.ts";
-import { cleanupAll, installExitHandlers, onCleanup, sleep } from "./lib/procs.ts";
+import { cleanupAll, forkTs, installExitHandlers, onCleanup, sleep, stopChild } from "./lib/procs.ts";
 import { defaultResultPath, environment, fmtMs, fmtRatio, table, writeJson } from "./lib/report.ts";
 import { startRuncastServer } from "./lib/runcast-server.ts";
 import { ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
@@ -47,10 +51,14 @@ export interface LatencyKindResult {
 export interface LatencyResult {
   runcast: LatencyKindResult;
   pgoutput: LatencyKindResult;
+  /** pgoutput + a bare node:http long-poll in a separate process: the floor of Runcast's architecture. */
+  relay: LatencyKindResult;
   notify: LatencyKindResult;
   /** runcast / pgoutput, from send. */
   ratioP50: number;
   ratioP99: number;
+  /** runcast / relay, p50 from send. */
+  relayRatioP50: number;
 }
 
 /** What one subscriber kind provides to the shared sampling loop. */
@@ -60,6 +68,8 @@ interface Subscriber {
 }
 
 let updates = 0;
+
+const RELAY_FLOOR = fileURLToPath(new URL("./relay-floor.ts", import.meta.url));
 
 async function sample(sql: pg.Client, sub: Subscriber, opts: LatencyOptions, tag: string): Promise<LatencyKindResult> {
   const fromSend: number[] = [];
@@ -142,83 +152,65 @@ async function runcastSubscriber(url: string, secretKey: string): Promise<Subscr
   };
 }
 
-/**
- * node-postgres speaks the replication protocol without declaring it: CopyBothResponse arrives as
- * 'replicationStart', CopyData as 'copyData'; CopyData and CopyDone are written with sendCopyFromChunk /
- * endCopyFrom (see packages/server/src/sync/replication.ts, which drives the same connection).
- */
-interface CopyBoth {
-  on(event: "copyData", listener: (msg: { chunk: Buffer }) => void): void;
-  once(event: "replicationStart", listener: () => void): void;
-  sendCopyFromChunk(chunk: Buffer): void;
-  endCopyFrom(): void;
-}
-
 const FLOOR_SLOT = "bench_floor";
+const RELAY_SLOT = "bench_relay";
 const FLOOR_PUBLICATION = "bench_floor";
 
-/** The pgoutput floor: its own publication and slot, START_REPLICATION, decode until the update's Commit. */
-async function pgoutputSubscriber(databaseUrl: string, admin: pg.Client): Promise<Subscriber & { close(): Promise<void> }> {
-  await admin.query(`CREATE PUBLICATION ${FLOOR_PUBLICATION} FOR TABLE ${BENCH_TABLE}`);
-  const config: pg.ClientConfig & { replication: "database" } = { connectionString: databaseUrl, replication: "database" };
-  const client = await connectClient(config);
-  const copy = client.connection as unknown as CopyBoth;
-  await client.query(`CREATE_REPLICATION_SLOT ${FLOOR_SLOT} LOGICAL pgoutput NOEXPORT_SNAPSHOT`);
-  let flushed = 0n;
+/** The pgoutput floor, in this process: decode the stream until the Commit of the update. */
+async function pgoutputSubscriber(databaseUrl: string): Promise<Subscriber & { close(): Promise<void> }> {
   let expected: string | undefined;
-  let matched = false;
   let notify: ((t: number) => void) | undefined;
-  const status = () => copy.sendCopyFromChunk(encodeStandbyStatus(flushed, new Date()));
-  copy.on("copyData", ({ chunk }) => {
-    const frame = decodeReplicationFrame(chunk);
-    if (frame.kind === "keepalive") {
-      if (frame.replyRequested) status();
-      return;
-    }
-    const m = decodePgoutput(frame.data);
-    if (m.tag === "begin") matched = false;
-    else if (m.tag === "update") {
-      const v = m.new[1];
-      if (v?.kind === "text" && v.value === expected) matched = true;
-    } else if (m.tag === "commit") {
-      flushed = m.endLsn;
-      if (matched && notify) {
-        const t = now();
-        const n = notify;
-        notify = undefined;
-        n(t);
-      }
-    }
+  const client = await startPgoutputClient({
+    databaseUrl,
+    slot: FLOOR_SLOT,
+    publication: FLOOR_PUBLICATION,
+    onCommit(updates) {
+      if (!notify || !updates.some((values) => values[1] === expected)) return;
+      const t = now();
+      const n = notify;
+      notify = undefined;
+      n(t);
+    },
   });
-  const streaming = new Promise<void>((r) => copy.once("replicationStart", r));
-  const done = client.query(`START_REPLICATION SLOT ${FLOOR_SLOT} LOGICAL 0/0 (proto_version '1', publication_names '${FLOOR_PUBLICATION}')`).then(
-    () => undefined,
-    () => undefined,
-  );
-  await streaming;
-  const timer = setInterval(status, 1_000);
   return {
     async arm(value) {
       expected = value;
       return { seen: new Promise<number>((r) => (notify = r)) };
     },
+    close: () => client.close(),
+  };
+}
+
+/** The relay floor: a child process holding a bare node:http long-poll, answered from its own pgoutput stream. */
+async function relaySubscriber(databaseUrl: string): Promise<Subscriber & { close(): Promise<void> }> {
+  const relay = new Channel<ToRelay, FromRelay>(forkTs(RELAY_FLOOR), "relay floor");
+  relay.send({ t: "init", databaseUrl, slot: RELAY_SLOT, publication: FLOOR_PUBLICATION });
+  const { port } = await relay.next("listening", 30_000);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  return {
+    async arm(value) {
+      let written!: () => void;
+      const sent = new Promise<void>((r) => (written = r));
+      const seen = new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port, path: `/live?v=${encodeURIComponent(value)}`, agent }, (res) => {
+          res.on("data", () => {});
+          res.on("end", () => (res.statusCode === 200 ? resolve(now()) : reject(new Error(`relay answered ${res.statusCode}`))));
+        });
+        req.on("finish", written);
+        req.on("error", reject);
+        req.end();
+      });
+      seen.catch(() => {});
+      await sent;
+      return { seen };
+    },
     async close() {
-      clearInterval(timer);
-      status();
-      copy.endCopyFrom();
-      await withTimeout(done, 5_000, "replication stream did not end").catch(() => {});
-      await client.end().catch(() => {});
-      for (let i = 0; ; i++) {
-        try {
-          await admin.query("SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1", [FLOOR_SLOT]);
-          break;
-        } catch (err) {
-          // 55006: the walsender has not let go of the slot yet.
-          if ((err as { code?: string }).code !== "55006" || i > 100) throw err;
-          await sleep(50);
-        }
-      }
-      await admin.query(`DROP PUBLICATION IF EXISTS ${FLOOR_PUBLICATION}`);
+      agent.destroy();
+      const gone = new Promise<void>((r) => relay.child.once("exit", () => r()));
+      relay.send({ t: "stop" });
+      await Promise.race([gone, sleep(10_000)]);
+      await stopChild(relay.child, 1_000);
+      await dropSlot(databaseUrl, RELAY_SLOT);
     },
   };
 }
@@ -274,13 +266,26 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyResult> {
       await server.stop();
     }
 
-    opts.log(`[latency pgoutput] own slot and publication, START_REPLICATION, decode to the Commit`);
-    const floor = await pgoutputSubscriber(opts.databaseUrl, sql);
+    await sql.query(`CREATE PUBLICATION ${FLOOR_PUBLICATION} FOR TABLE ${BENCH_TABLE}`);
     let pgoutput: LatencyKindResult;
+    let relay: LatencyKindResult;
     try {
-      pgoutput = await sample(sql, floor, opts, "[latency pgoutput]");
+      opts.log(`[latency pgoutput] own slot and publication, START_REPLICATION, decode to the Commit`);
+      const floor = await pgoutputSubscriber(opts.databaseUrl);
+      try {
+        pgoutput = await sample(sql, floor, opts, "[latency pgoutput]");
+      } finally {
+        await floor.close();
+      }
+      opts.log(`[latency relay] pgoutput + bare node:http long-poll in a child process`);
+      const relayFloor = await relaySubscriber(opts.databaseUrl);
+      try {
+        relay = await sample(sql, relayFloor, opts, "[latency relay]");
+      } finally {
+        await relayFloor.close();
+      }
     } finally {
-      await floor.close();
+      await sql.query(`DROP PUBLICATION IF EXISTS ${FLOOR_PUBLICATION}`);
     }
 
     opts.log(`[latency notify] AFTER UPDATE trigger → pg_notify, one LISTEN connection`);
@@ -295,9 +300,11 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyResult> {
     return {
       runcast,
       pgoutput,
+      relay,
       notify,
       ratioP50: ratio(runcast.fromSend.p50, pgoutput.fromSend.p50),
       ratioP99: ratio(runcast.fromSend.p99, pgoutput.fromSend.p99),
+      relayRatioP50: ratio(runcast.fromSend.p50, relay.fromSend.p50),
     };
   } finally {
     unregister();
@@ -311,10 +318,12 @@ export function latencyTable(r: LatencyResult): string {
     rows.push([name, fmtMs(k.fromSend.p50), fmtMs(k.fromSend.p99), fmtMs(k.fromSend.max), fmtMs(k.fromCommit.p50), fmtMs(k.fromCommit.p99), fmtMs(k.commit.p50)]);
   add("runcast held long-poll", r.runcast);
   add("floor: pgoutput client", r.pgoutput);
+  add("floor: pgoutput → http relay", r.relay);
   add("floor: LISTEN/NOTIFY", r.notify);
   return (
     table(rows) +
-    `\n\nruncast/pgoutput p50 ${fmtRatio(r.ratioP50, LATENCY_TARGETS.p50Ratio)} (target ≤ ${LATENCY_TARGETS.p50Ratio}), p99 ${fmtRatio(r.ratioP99)}`
+    `\n\nruncast/pgoutput p50 ${fmtRatio(r.ratioP50, LATENCY_TARGETS.p50Ratio)} (target ≤ ${LATENCY_TARGETS.p50Ratio}), p99 ${fmtRatio(r.ratioP99)}; ` +
+    `runcast/relay p50 ${fmtRatio(r.relayRatioP50)}`
   );
 }
 

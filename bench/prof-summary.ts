@@ -1,7 +1,7 @@
 /**
- * Summarises a V8 CPU profile (.cpuprofile, as written by `node --cpu-prof`, e.g. the Runcast server's
- * under `npm run bench:sync -- --cpu-prof`): self time by function and by where the code lives
- * (Runcast's sources, each dependency, Node's internals, GC, idle).
+ * Summarises a V8 CPU profile (.cpuprofile, as written by `node --cpu-prof`, e.g. the fan-out servers',
+ * Runcast's and the floor's, under `npm run bench:sync -- --cpu-prof`): self time by function and by where
+ * the code lives (Runcast's sources, each dependency, Node's internals, GC, idle).
  *
  *   node --import tsx bench/prof-summary.ts bench/results/prof/CPU.….cpuprofile [--top 30] [--windows RESULT.json]
  *
@@ -89,17 +89,27 @@ export function summarizeProfile(p: Profile, top = 30, windows?: readonly (reado
   };
 }
 
-interface WindowSource {
-  fanout?: { n: number; runcast?: { serverPid: number; rounds: { monotonicUs: [number, number] }[] } }[];
+interface TargetWindows {
+  target: string;
+  n: number;
+  serverPid: number;
+  rounds: { monotonicUs: [number, number] }[];
 }
 
-/** The measured rounds of the server whose pid is in the profile's file name. */
-function windowsFor(resultFile: string, profileFile: string): { n: number; windows: [number, number][] } | undefined {
+interface WindowSource {
+  fanout?: { runcast?: TargetWindows; floor?: TargetWindows }[];
+}
+
+/** The measured rounds of the server (Runcast or floor) whose pid is in the profile's file name. */
+function windowsFor(resultFile: string, profileFile: string): { label: string; windows: [number, number][] } | undefined {
   const pid = Number(/CPU\.\d+\.\d+\.(\d+)\./.exec(profileFile)?.[1]);
   const result = JSON.parse(readFileSync(resultFile, "utf8")) as WindowSource;
-  const entry = result.fanout?.find((f) => f.runcast?.serverPid === pid);
-  if (!entry?.runcast) return undefined;
-  return { n: entry.n, windows: entry.runcast.rounds.map((r) => r.monotonicUs) };
+  for (const f of result.fanout ?? []) {
+    for (const t of [f.runcast, f.floor]) {
+      if (t?.serverPid === pid) return { label: `${t.target} at N=${t.n}`, windows: t.rounds.map((r) => r.monotonicUs) };
+    }
+  }
+  return undefined;
 }
 
 async function main(): Promise<void> {
@@ -112,7 +122,7 @@ async function main(): Promise<void> {
       continue;
     }
     const s = summarizeProfile(JSON.parse(readFileSync(file, "utf8")) as Profile, top, w?.windows);
-    process.stdout.write(`${file}: ${s.totalMs} ms sampled${w ? ` during the ${w.windows.length} measured rounds at N=${w.n}` : ""}\n\n`);
+    process.stdout.write(`${file}: ${s.totalMs} ms sampled${w ? ` during the ${w.windows.length} measured rounds of ${w.label}` : ""}\n\n`);
     process.stdout.write(table([["area", "self ms", "%"], ...s.byArea.map((a) => [a.area, a.selfMs.toFixed(1), a.pct.toFixed(1)])]) + "\n\n");
     process.stdout.write(table([["function", "where", "self ms", "%"], ...s.byFunction.map((f) => [f.name, f.where, f.selfMs.toFixed(1), f.pct.toFixed(1)])]) + "\n\n");
   }

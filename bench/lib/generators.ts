@@ -25,8 +25,8 @@ export interface RoundTimes {
 export class GeneratorPool {
   readonly #gens: Gen[];
   #offsets: ClockOffset[] = [];
-  /** Subscribers each generator holds now. */
-  #per: number[] = [];
+  /** Per group: subscribers each generator holds. */
+  readonly #per = new Map<string, number[]>();
   warnings = 0;
 
   private constructor(gens: Gen[], warn: (line: string) => void) {
@@ -80,13 +80,21 @@ export class GeneratorPool {
     return offsets;
   }
 
-  /** Opens `total` subscribers split across the generators; resolves when every live request is sent. */
-  async open(opts: { url: string; table: string; authorization: string | undefined; total: number; concurrency: number; reissue: "immediate" | "deferred"; client: "raw" | "node-http" }) {
-    const per = this.#split(opts.total);
-    this.#per = per;
+  /**
+   * Opens a group of `total` subscribers split across the generators (with `add`, adds them to the group's);
+   * resolves when every live request is sent.
+   */
+  async open(
+    group: string,
+    opts: { url: string; table: string; authorization: string | undefined; total: number; concurrency: number; reissue: "immediate" | "deferred"; client: "raw" | "node-http"; add?: boolean },
+  ) {
+    const added = this.#split(opts.total);
+    const before = opts.add ? (this.#per.get(group) ?? []) : [];
+    const per = added.map((n, i) => n + (before[i] ?? 0));
+    this.#per.set(group, per);
     const answers = await Promise.all(
       this.#gens.map((g, i) => {
-        g.send({ t: "open", url: opts.url, table: opts.table, authorization: opts.authorization, count: per[i] as number, concurrency: opts.concurrency, reissue: opts.reissue, client: opts.client });
+        g.send({ t: "open", group, add: opts.add ?? false, url: opts.url, table: opts.table, authorization: opts.authorization, count: added[i] as number, concurrency: opts.concurrency, reissue: opts.reissue, client: opts.client });
         return g.next("opened", 300_000);
       }),
     );
@@ -97,17 +105,21 @@ export class GeneratorPool {
     };
   }
 
-  /** Waits for every generator's round report (asking for a partial one after `timeoutMs`). */
-  async round(timeoutMs: number): Promise<RoundTimes> {
-    const active = this.#gens.filter((_, i) => (this.#per[i] ?? 0) > 0);
+  /** Waits for every generator's round report for the group (asking for a partial one after `timeoutMs`). */
+  async round(group: string, timeoutMs: number): Promise<RoundTimes> {
+    const per = this.#per.get(group) ?? [];
+    const active = this.#gens.filter((_, i) => (per[i] ?? 0) > 0);
     const reports = await Promise.all(
       active.map(async (g) => {
+        let r;
         try {
-          return await g.next("round", timeoutMs);
+          r = await g.next("round", timeoutMs);
         } catch {
-          g.send({ t: "flush" });
-          return g.next("round", 10_000);
+          g.send({ t: "flush", group });
+          r = await g.next("round", 10_000);
         }
+        if (r.group !== group) throw new Error(`${g.name}: round report of ${r.group} while waiting for ${group}`);
+        return r;
       }),
     );
     const ends: number[] = [];
@@ -125,25 +137,25 @@ export class GeneratorPool {
     };
   }
 
-  /** Deferred re-issue: every subscriber sends its next live request; resolves once all are written. */
-  async rearm(): Promise<void> {
+  /** Deferred re-issue: every subscriber of the group sends its next live request; resolves once all are written. */
+  async rearm(group: string): Promise<void> {
     await Promise.all(
       this.#gens.map((g) => {
-        g.send({ t: "rearm" });
+        g.send({ t: "rearm", group });
         return g.next("rearmed", 60_000);
       }),
     );
   }
 
-  /** Drops every subscriber (their connections close). */
-  async close(): Promise<void> {
+  /** Drops the group's subscribers (their connections close). */
+  async close(group: string): Promise<void> {
     await Promise.all(
       this.#gens.map((g) => {
-        g.send({ t: "close" });
+        g.send({ t: "close", group });
         return g.next("closed", 30_000);
       }),
     );
-    this.#per = [];
+    this.#per.delete(group);
   }
 
   async stop(): Promise<void> {

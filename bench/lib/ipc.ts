@@ -6,10 +6,17 @@ export interface HttpSample {
   body: string;
 }
 
+/**
+ * A generator holds one group of subscribers per server under test (e.g. "runcast" and "floor"), so both
+ * are measured by the same processes, round after round.
+ */
 export type ToGenerator =
   | { t: "clock"; seq: number }
   | {
       t: "open";
+      group: string;
+      /** Add the subscribers to the group's existing ones (else the group starts afresh). */
+      add?: boolean;
       /** http://127.0.0.1:port */
       url: string;
       table: string;
@@ -26,17 +33,18 @@ export type ToGenerator =
       client: "raw" | "node-http";
     }
   /** Deferred mode: send every subscriber's next live request now. */
-  | { t: "rearm" }
+  | { t: "rearm"; group: string }
   /** Send the round's timestamps now, even if some subscribers have not had their response. */
-  | { t: "flush" }
-  | { t: "close" };
+  | { t: "flush"; group: string }
+  | { t: "close"; group: string };
 
 export type FromGenerator =
   | { t: "ready" }
   | { t: "clock"; seq: number; at: number }
-  | { t: "opened"; count: number; ms: number; snapshot: HttpSample | undefined; errors: number }
+  | { t: "opened"; group: string; count: number; ms: number; snapshot: HttpSample | undefined; errors: number }
   | {
       t: "round";
+      group: string;
       /** Per subscriber, generator clock: when the body of its first data response this round was fully received (null: none). */
       ends: (number | null)[];
       bodyBytes: number;
@@ -47,9 +55,9 @@ export type FromGenerator =
       errors: number;
       sample: HttpSample | undefined;
     }
-  | { t: "rearmed"; count: number }
+  | { t: "rearmed"; group: string; count: number }
   | { t: "warn"; message: string }
-  | { t: "closed" };
+  | { t: "closed"; group: string };
 
 export type ToFloor =
   | { t: "init"; live: HttpSample; snapshot: HttpSample }
@@ -57,3 +65,6 @@ export type ToFloor =
   | { t: "stop" };
 
 export type FromFloor = { t: "listening"; port: number } | { t: "held"; count: number };
+
+export type ToRelay = { t: "init"; databaseUrl: string; slot: string; publication: string } | { t: "stop" };
+export type FromRelay = { t: "listening"; port: number };

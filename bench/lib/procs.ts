@@ -9,6 +9,9 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", 
 /** Preloaded into children that have no IPC channel: they stop themselves when the bench process dies. */
 export const EXIT_WITH_PARENT = fileURLToPath(new URL("./exit-with-parent.mjs", import.meta.url));
 
+/** Node flags that let the bench trigger a full GC in a server it measures (SIGUSR2; see gc-on-signal.mjs). */
+export const GC_ON_SIGNAL_FLAGS = ["--expose-gc", "--import", fileURLToPath(new URL("./gc-on-signal.mjs", import.meta.url))];
+
 type Cleanup = () => Promise<void> | void;
 
 const cleanups: Cleanup[] = [];
@@ -110,6 +113,20 @@ export function readMemory(pid: number): { rssKb: number; hwmKb: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
   return { rssKb: field("VmRSS"), hwmKb: field("VmHWM") };
+}
+
+/**
+ * RSS after two full garbage collections (the process must run with GC_ON_SIGNAL_FLAGS) and a quiet moment,
+ * next to the plain reading taken just before.
+ */
+export async function readMemoryAfterGc(pid: number): Promise<{ rssKb: number; hwmKb: number; rawRssKb: number }> {
+  const raw = readMemory(pid);
+  for (let i = 0; i < 2; i++) {
+    process.kill(pid, "SIGUSR2");
+    await sleep(150);
+  }
+  await waitQuiet([pid], { maxMs: 5_000 });
+  return { ...readMemory(pid), rawRssKb: raw.rssKb };
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXIT_WITH_PARENT, OutputTail, REPO_ROOT, exited, onCleanup, sleep, stopChild, track } from "./procs.ts";
+import { EXIT_WITH_PARENT, GC_ON_SIGNAL_FLAGS, OutputTail, REPO_ROOT, exited, onCleanup, sleep, stopChild, track } from "./procs.ts";
 
 /**
  * Where the server's sources are: this checkout, unless RUNCAST_BENCH_SERVER_ROOT names another one (an
@@ -26,6 +26,8 @@ export interface RuncastServerOptions {
   cpuProfDir?: string;
   /** Extra node flags for the server process. */
   nodeFlags?: string[];
+  /** Let the bench trigger full GCs with SIGUSR2 (for memory readings). */
+  gcOnSignal?: boolean;
 }
 
 export interface RuncastServer {
@@ -68,6 +70,7 @@ export async function startRuncastServer(opts: RuncastServerOptions): Promise<Ru
   const dataDir = mkdtempSync(join(tmpdir(), "runcast-bench-node-"));
   const flags = [...(opts.nodeFlags ?? [])];
   if (opts.cpuProfDir) flags.push("--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`);
+  if (opts.gcOnSignal) flags.push(...GC_ON_SIGNAL_FLAGS);
   // The CLI entry (`runcast`): the server is started the way users start it, `runcast start`.
   const bin = join(serverRoot(), "packages", "server", "bin", "runcast.js");
   const child = track(
