@@ -44,6 +44,7 @@ export class Checker {
   readonly paramsUsed = new Set<number>();
   private readonly paramTypes = new Map<number, { type: SqlType; value: Value }>();
   private readonly columns: Map<string, ColumnInfo>;
+  private readonly seen = new Set<string>();
   /** Nodes checked so far: BETWEEN SYMMETRIC and IN lists check their operand several times (W10). */
   private checked = 0;
 
@@ -113,7 +114,10 @@ export class Checker {
     if (!info) throw new WhereClauseError(`unknown column "${name}"`);
     const base = baseTypeOf(info.type);
     if (!base) throw unsupported("type", info.type, `column "${name}"`);
-    if (!this.columnsUsed.includes(name)) this.columnsUsed.push(name);
+    if (!this.seen.has(name)) {
+      this.seen.add(name);
+      this.columnsUsed.push(name);
+    }
     const type: SqlType = { base, array: info.dims > 0 };
     const expr: Expr = { kind: "column", type, name };
     // varchar[] has no operators of its own; printing the cast lets @> & && accept text[] operands.

@@ -3,11 +3,11 @@
  * that agrees with it (see SPEC.md in this folder for the invariants and the reasons).
  */
 import { BOOL, type Expr } from "./ast.ts";
-import { DEFAULT_STEP_BUDGET } from "./budget.ts";
+import { DEFAULT_STEP_BUDGET, NODE_STEPS } from "./budget.ts";
 import { Checker, type ColumnInfo } from "./check.ts";
 import { WhereClauseError } from "./errors.ts";
 import { compileExpr, compileOutcomes, newCtx, outcomeIsTrue, type Row } from "./evaluate.ts";
-import { Folder } from "./fold.ts";
+import { Folder, children } from "./fold.ts";
 import { WHERE_LIMITS } from "./limits.ts";
 import { isOneExpression, parseWhere } from "./parse.ts";
 import { formatDate } from "./pg-datetime.ts";
@@ -114,6 +114,21 @@ function findEquality(e: Expr): { column: string; value: string } | undefined {
   return undefined;
 }
 
+/** What evaluating these trees costs before any data-dependent work: NODE_STEPS per node (W9). */
+function sizeCost(trees: Expr[], budget: number): number {
+  let nodes = 0;
+  const pending = [...trees];
+  for (let e = pending.pop(); e; e = pending.pop()) {
+    nodes++;
+    pending.push(...children(e));
+  }
+  const cost = nodes * NODE_STEPS;
+  if (cost > budget) {
+    throw new WhereClauseError(`the where clause is too large to evaluate within its budget of ${budget} steps (${nodes} nodes)`, "budget");
+  }
+  return cost;
+}
+
 function and(args: Expr[]): Expr {
   return args.length === 1 ? args[0]! : { kind: "and", type: BOOL, args };
 }
@@ -166,11 +181,12 @@ export function compileWhere(
     // Nothing can raise: any evaluation order gives PostgreSQL's answer (W6).
     const outcomes = compileOutcomes(and(folded));
     const equality = findEquality(and(folded));
+    const size = sizeCost(folded, budget);
     return {
       ...result,
       sql: plainSql,
       matches: (row: Row) => {
-        const ctx = newCtx(row, budget);
+        const ctx = newCtx(row, budget, size);
         return outcomeIsTrue(ctx, outcomes(ctx));
       },
       ...(equality && { equality }),
@@ -193,11 +209,12 @@ export function compileWhere(
   const guardOutcomes = compileOutcomes(foldedGuard);
   const forcedValue = compileExpr(and(folded.filter((_, i) => raises[i])));
   const equality = findEquality(foldedGuard);
+  const size = sizeCost(folded, budget);
   return {
     ...result,
     sql,
     matches: (row: Row) => {
-      const ctx = newCtx(row, budget);
+      const ctx = newCtx(row, budget, size);
       if (!outcomeIsTrue(ctx, guardOutcomes(ctx))) return false;
       return forcedValue(ctx) === true;
     },

@@ -12,11 +12,12 @@
  *     when the other arguments decide it.
  */
 import { typeName, type Expr, type SqlType } from "./ast.ts";
-import { charge, linearCost, meter, type Meter } from "./budget.ts";
+import { COLUMN_READ_STEPS, ELEMENT_COMPARE_STEPS, charge, meter, type Meter } from "./budget.ts";
 import { WhereEvaluationError } from "./errors.ts";
 import { asciiLower, asciiUpper, like } from "./like.ts";
 import { caster } from "./pg-casts.ts";
 import { floatArith } from "./pg-float.ts";
+import { codePointLength } from "./pg-text.ts";
 import { addNumeric, divNumeric, mulNumeric, negateNumeric, subNumeric, type Numeric } from "./pg-numeric.ts";
 import { arrayContains, arraysEqual, compareIn, equalIn, hashKey, intArith, isIntType, parseValue, type PgArray, type Value } from "./pg-values.ts";
 import { ANY, FALSE, NULL, TRUE, andOutcomes, notOutcomes, orOutcomes, outcomeOf, testOutcomes } from "./outcomes.ts";
@@ -31,8 +32,11 @@ export interface Ctx {
   error?: WhereEvaluationError;
 }
 
-export function newCtx(row: Row, budget: number): Ctx {
-  return { row, parsed: new Map(), m: meter(budget) };
+/** A context for one evaluation; `prepaid` steps of the budget are already spent (the clause's size, W9). */
+export function newCtx(row: Row, budget: number, prepaid = 0): Ctx {
+  const m = meter(budget);
+  m.left -= prepaid;
+  return { row, parsed: new Map(), m };
 }
 
 export type Evaluator = (ctx: Ctx) => Value;
@@ -43,6 +47,7 @@ function readColumn(ctx: Ctx, name: string, type: SqlType): Value {
   if (cached !== undefined) return cached;
   const text = ctx.row[name];
   if (text === undefined) throw new WhereEvaluationError(`row has no value for column "${name}"`);
+  charge(ctx.m, COLUMN_READ_STEPS);
   const v = text === null ? null : parseValue(type, text, false, ctx.m);
   if (v === undefined) throw new WhereEvaluationError(`column "${name}" holds text that is not a valid ${typeName(type)}`);
   ctx.parsed.set(name, v);
@@ -71,7 +76,8 @@ const HASHED_ARRAY_MIN = 9;
 
 function quantified(e: Expr & { kind: "quantified" }): Evaluator {
   const [l, r] = [compileExpr(e.left), compileExpr(e.right)];
-  const hashable = e.domain !== "jsonb" && ((e.op === "=" && !e.all) || (e.op === "<>" && e.all));
+  const equality = e.op === "=" || e.op === "<>";
+  const hashable = (e.op === "=" && !e.all) || (e.op === "<>" && e.all);
   const constant = e.right.kind === "const" ? (e.right.value as PgArray | null) : null;
   if (hashable && constant && constant.items.length >= HASHED_ARRAY_MIN) {
     const keys = new Set(constant.items.filter((x) => x !== null).map((x) => hashKey(e.domain, x)));
@@ -90,28 +96,20 @@ function quantified(e: Expr & { kind: "quantified" }): Evaluator {
     if (arr === null) return null;
     if (arr.items.length === 0) return e.all;
     if (a === null) return null;
-    charge(ctx.m, arr.items.length);
+    charge(ctx.m, arr.items.length * ELEMENT_COMPARE_STEPS);
     let sawNull = false;
     for (const item of arr.items) {
       if (item === null) {
         sawNull = true;
         continue;
       }
-      if (testCompare(e.op, compareIn(e.domain, a, item, ctx.m)) !== e.all) return !e.all;
+      const holds = equality ? equalIn(e.domain, a, item, ctx.m) === (e.op === "=") : testCompare(e.op, compareIn(e.domain, a, item, ctx.m));
+      if (holds !== e.all) return !e.all;
     }
     return sawNull ? null : e.all;
   };
 }
 
-function codePointLength(s: string, m: Meter): bigint {
-  charge(m, linearCost(s.length));
-  let surrogates = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xdc00 && c <= 0xdfff) surrogates++;
-  }
-  return BigInt(s.length - surrogates);
-}
 
 export function compileExpr(e: Expr): Evaluator {
   switch (e.kind) {
@@ -242,13 +240,13 @@ export function compileExpr(e: Expr): Evaluator {
         const a = l(ctx) as string | null;
         const b = r(ctx) as string | null;
         if (a === null || b === null) return null;
-        charge(ctx.m, linearCost(a.length + b.length));
+        charge(ctx.m, (a.length + b.length) >> 4);
         return a + b;
       };
     }
     case "func": {
       const arg = compileExpr(e.arg);
-      const fn = e.name === "lower" ? asciiLower : e.name === "upper" ? asciiUpper : codePointLength;
+      const fn = e.name === "lower" ? asciiLower : e.name === "upper" ? asciiUpper : (s: string, m: Meter) => BigInt(codePointLength(s, m));
       return (ctx) => {
         const v = arg(ctx);
         return v === null ? null : fn(v as string, ctx.m);

@@ -108,7 +108,8 @@ export class Folder {
     if (e.kind === "coalesce") return this.coalesce(e);
     const kids = children(e).map((k) => this.fold(k));
     const node = withChildren(e, kids);
-    if (!kids.some(readsColumns)) return constant(node, this.evaluate(node));
+    // Folded children without columns are constants, so a node reads columns exactly when a child is not constant.
+    if (kids.every((k) => k.kind === "const" || k.kind === "param")) return constant(node, this.evaluate(node));
     if (STRICT.has(node.kind) && kids.some((k) => k.kind === "const" && k.value === null)) return constant(node, null);
     return node;
   }

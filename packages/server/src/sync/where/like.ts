@@ -35,11 +35,9 @@ function nextChar(t: string, i: number): number {
 function match(t: string, p: string, m: Meter): number {
   const tn = t.length;
   const pn = p.length;
+  // Steps are counted in a local and charged when the meter would run out, and at the end.
   const limit = m.left;
   let steps = 0;
-  const tick = (): void => {
-    if (++steps > limit) charge(m, steps);
-  };
   /** Each `%` being tried: the text position of the current attempt, the pattern position after it, its first unit. */
   const frames: number[] = [];
   let ti = 0;
@@ -49,7 +47,7 @@ function match(t: string, p: string, m: Meter): number {
     // One call of MatchText(t[ti..], p[pi..]), up to where it would recurse.
     body: {
       while (ti < tn && pi < pn) {
-        tick();
+        if (++steps > limit) charge(m, steps);
         const c = p.charCodeAt(pi);
         if (c === BACKSLASH) {
           pi++;
@@ -82,7 +80,7 @@ function match(t: string, p: string, m: Meter): number {
             first = p.charCodeAt(pi + 1);
           }
           while (ti < tn && t.charCodeAt(ti) !== first) {
-            tick();
+            if (++steps > limit) charge(m, steps);
             ti = nextChar(t, ti);
           }
           if (ti >= tn) {
@@ -118,7 +116,7 @@ function match(t: string, p: string, m: Meter): number {
     const first = frames[top + 2]!;
     let next = nextChar(t, frames[top]!);
     while (next < tn && t.charCodeAt(next) !== first) {
-      tick();
+      if (++steps > limit) charge(m, steps);
       next = nextChar(t, next);
     }
     if (next >= tn) {
@@ -142,13 +140,35 @@ export function hasTrailingEscape(pattern: string): boolean {
   return found !== null && found[0].length % 2 === 1;
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Maps ASCII letters with `delta` (+32 lower, -32 upper) in a string that has other characters: a step per unit. */
+function foldAscii(s: string, from: number, to: number, delta: number, m: Meter): string {
+  charge(m, s.length);
+  const parts: string[] = [];
+  const chunk = new Array<number>(Math.min(s.length, 4096));
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    chunk[n++] = c >= from && c <= to ? c + delta : c;
+    if (n === chunk.length) {
+      parts.push(String.fromCharCode(...chunk));
+      n = 0;
+    }
+  }
+  if (n > 0) parts.push(String.fromCharCode(...chunk.slice(0, n)));
+  return parts.join("");
+}
+
 /** lower()/upper() under the "C" collation change only ASCII letters. */
 export function asciiLower(s: string, m: Meter = UNMETERED): string {
   charge(m, linearCost(s.length));
-  return s.replace(/[A-Z]+/g, (x) => x.toLowerCase());
+  if (!NON_ASCII.test(s)) return s.toLowerCase();
+  return foldAscii(s, 65, 90, 32, m);
 }
 
 export function asciiUpper(s: string, m: Meter = UNMETERED): string {
   charge(m, linearCost(s.length));
-  return s.replace(/[a-z]+/g, (x) => x.toUpperCase());
+  if (!NON_ASCII.test(s)) return s.toUpperCase();
+  return foldAscii(s, 97, 122, -32, m);
 }

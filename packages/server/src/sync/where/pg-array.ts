@@ -11,7 +11,7 @@
  * is a subset of what array_in accepts (bounds are written without spaces, as array_out writes them), with the
  * same meaning.
  */
-import { UNMETERED, charge, type Meter } from "./budget.ts";
+import { ARRAY_ELEMENT_STEPS, UNMETERED, charge, linearCost, type Meter } from "./budget.ts";
 
 export interface ArrayText {
   /** Length of each dimension; [] for an empty array. */
@@ -29,7 +29,10 @@ export const MAX_ARRAY_DIMS = 6;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
-const SPACE = /[ \t\n\r\v\f]/;
+/** array_isspace: space, \t, \n, \v, \f, \r. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
 
 class Reader {
   pos = 0;
@@ -38,7 +41,7 @@ class Reader {
     return this.s[this.pos];
   }
   skipSpace(): void {
-    while (this.pos < this.s.length && SPACE.test(this.s[this.pos]!)) this.pos++;
+    while (this.pos < this.s.length && isSpace(this.s.charCodeAt(this.pos))) this.pos++;
   }
 }
 
@@ -64,43 +67,53 @@ function readList(r: Reader, depth: number): Node | undefined {
   }
 }
 
+const QUOTE = 34;
+const BACKSLASH = 92;
+
 function readElement(r: Reader): Node | undefined {
-  if (r.peek() === '"') {
+  const s = r.s;
+  if (s.charCodeAt(r.pos) === QUOTE) {
     r.pos++;
     let text = "";
+    let run = r.pos;
     for (;;) {
-      const c = r.peek();
-      if (c === undefined) return undefined;
-      r.pos++;
-      if (c === '"') return { text };
-      if (c === "\\") {
-        const next = r.peek();
-        if (next === undefined) return undefined;
-        text += next;
+      if (r.pos >= s.length) return undefined;
+      const c = s.charCodeAt(r.pos);
+      if (c === QUOTE) {
+        text += s.slice(run, r.pos);
         r.pos++;
-      } else text += c;
+        return { text };
+      }
+      if (c === BACKSLASH) {
+        if (r.pos + 1 >= s.length) return undefined;
+        text += s.slice(run, r.pos);
+        run = r.pos + 1;
+        r.pos += 2;
+      } else r.pos++;
     }
   }
   let text = "";
   let trailingSpace = 0; // unescaped whitespace at the end, dropped
   let escaped = false;
+  let run = r.pos;
   for (;;) {
-    const c = r.peek();
-    if (c === undefined || c === '"' || c === "{") return undefined;
-    if (c === "," || c === "}") break;
-    r.pos++;
-    if (c === "\\") {
-      const next = r.peek();
-      if (next === undefined) return undefined;
-      text += next;
-      r.pos++;
+    if (r.pos >= s.length) return undefined;
+    const c = s.charCodeAt(r.pos);
+    if (c === QUOTE || c === 123) return undefined;
+    if (c === 44 || c === 125) break;
+    if (c === BACKSLASH) {
+      if (r.pos + 1 >= s.length) return undefined;
+      text += s.slice(run, r.pos);
+      run = r.pos + 1;
+      r.pos += 2;
       escaped = true;
       trailingSpace = 0;
     } else {
-      text += c;
-      trailingSpace = SPACE.test(c) ? trailingSpace + 1 : 0;
+      r.pos++;
+      trailingSpace = isSpace(c) ? trailingSpace + 1 : 0;
     }
   }
+  text += s.slice(run, r.pos);
   text = text.slice(0, text.length - trailingSpace);
   if (text === "" && !escaped) return undefined;
   return { text: !escaped && text.toUpperCase() === "NULL" ? null : text };
@@ -137,6 +150,8 @@ const BOUNDS = /^((?:\[[+-]?\d{1,10}:[+-]?\d{1,10}\]){1,6})[ \t\n\r\v\f]*=[ \t\n
  * character read.
  */
 export function parseArrayText(text: string, m: Meter = UNMETERED): ArrayText | undefined {
+  const simple = simpleArray(text, m);
+  if (simple) return simple;
   charge(m, text.length);
   let body = text;
   let declared: { lo: number; hi: number }[] | undefined;
@@ -159,9 +174,33 @@ export function parseArrayText(text: string, m: Meter = UNMETERED): ArrayText | 
   const dims = measure(root);
   const items: (string | null)[] = [];
   if (!dims || !flatten(root, 0, dims, items)) return undefined;
+  charge(m, items.length * ARRAY_ELEMENT_STEPS);
   if (!declared) return { dims, lbounds: dims.map(() => 1), items };
   if (declared.length !== dims.length || declared.some((d, i) => d.hi - d.lo + 1 !== dims[i])) return undefined;
   return { dims, lbounds: declared.map((d) => d.lo), items };
+}
+
+/** Characters that make an array text more than a flat list of plain elements. */
+const NOT_SIMPLE = /[ \t\n\r\v\f"\\{}[\]]/;
+
+/**
+ * `{a,b,NULL}` without quotes, escapes, spaces, nesting or bounds (most of array_out's output): split natively.
+ * Undefined when the text is not of that form (it may still be valid).
+ */
+function simpleArray(text: string, m: Meter): ArrayText | undefined {
+  if (text.charCodeAt(0) !== 123 || text.charCodeAt(text.length - 1) !== 125) return undefined;
+  const inner = text.slice(1, -1);
+  if (NOT_SIMPLE.test(inner)) return undefined;
+  charge(m, linearCost(text.length));
+  if (inner === "") return { dims: [], lbounds: [], items: [] };
+  const items: (string | null)[] = inner.split(",");
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (item === "") return undefined;
+    if (item.length === 4 && item.toUpperCase() === "NULL") items[i] = null;
+  }
+  charge(m, items.length * ARRAY_ELEMENT_STEPS);
+  return { dims: [items.length], lbounds: [1], items };
 }
 
 /** `{}` and `{{}}`: array_in reads both as the empty array. */

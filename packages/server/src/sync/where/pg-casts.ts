@@ -5,7 +5,7 @@
  * Casts that depend on session settings (anything to/from timestamptz, float and date/time to text) are absent.
  */
 import type { BaseType, SqlType } from "./ast.ts";
-import { UNMETERED, charge, type Meter } from "./budget.ts";
+import { ELEMENT_COMPARE_STEPS, UNMETERED, charge, type Meter } from "./budget.ts";
 import { WhereEvaluationError } from "./errors.ts";
 import { dateToTimestamp, dateToTimestampForComparison, timestampToDate } from "./pg-datetime.ts";
 import { decimalToFloat4, float8ToFloat4, floatToBigInt } from "./pg-float.ts";
@@ -108,7 +108,7 @@ export function caster(from: SqlType, to: SqlType, implicitOnly: boolean, silent
   if (!from.array) return run;
   return (v, m = UNMETERED) => {
     const a = v as PgArray;
-    charge(m, a.items.length);
+    charge(m, a.items.length * ELEMENT_COMPARE_STEPS);
     return { dims: a.dims, lbounds: a.lbounds, items: a.items.map((x) => (x === null ? null : run(x, m))) };
   };
 }

@@ -1,19 +1,19 @@
 /**
- * jsonb values for equality (jsonb_eq). PostgreSQL normalises jsonb on input: numbers are numerics (so 1.0 = 1),
- * duplicate object keys keep the last value, key order does not matter, array order does. Strings with the
- * escape \u0000 or unpaired surrogates are rejected by jsonb_in, and so here. Ordering of jsonb is not supported.
- * Reading and comparing are iterative (no recursion on nesting) and charged to the meter.
+ * jsonb values, for equality (jsonb_eq). PostgreSQL normalises jsonb on input: numbers are numerics (so 1.0 = 1),
+ * duplicate object keys keep the last value, keys are stored sorted (shorter first, then by bytes), array order is
+ * kept. Its output (jsonb_out, src/backend/utils/adt/jsonb.c, read for facts) is therefore canonical: one text per
+ * value, up to the display scale of numbers: `{"a": 2, "bb": [1, 2.50]}`.
+ *
+ * So a jsonb value is held as that text with every number's trailing fractional zeros removed (`2.50` -> `2.5`,
+ * `1.0` -> `1`), and two values are equal exactly when these texts are (W2). A row's text is PostgreSQL's output
+ * already and only needs the number pass, which is linear and native (no parse: a large document costs little).
+ * A constant or param is parsed (iteratively, within the literal limits of W10; strings with the escape \u0000 or
+ * unpaired surrogates are rejected as jsonb_in does) and printed the way jsonb_out prints. Ordering of jsonb is not
+ * supported.
  */
-import { UNMETERED, charge, type Meter } from "./budget.ts";
-import { compareNumeric, parseNumeric, type Numeric } from "./pg-numeric.ts";
-
-export type Json =
-  | { readonly t: "null" }
-  | { readonly t: "bool"; readonly v: boolean }
-  | { readonly t: "num"; readonly v: Numeric }
-  | { readonly t: "str"; readonly v: string }
-  | { readonly t: "arr"; readonly v: Json[] }
-  | { readonly t: "obj"; readonly v: Map<string, Json> };
+import { UNMETERED, charge, linearCost, type Meter } from "./budget.ts";
+import { formatNumeric, parseNumeric, type Numeric } from "./pg-numeric.ts";
+import { compareText } from "./pg-text.ts";
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WS = /[ \t\n\r]*/y;
@@ -22,6 +22,15 @@ const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b
 export const MAX_CONSTANT_JSON_DEPTH = 100;
 
 class JsonSyntaxError extends Error {}
+
+/** A parsed constant. */
+export type Json =
+  | { readonly t: "null" }
+  | { readonly t: "bool"; readonly v: boolean }
+  | { readonly t: "num"; readonly v: Numeric }
+  | { readonly t: "str"; readonly v: string }
+  | { readonly t: "arr"; readonly v: Json[] }
+  | { readonly t: "obj"; readonly v: Map<string, Json> };
 
 /** An array or object being read: its items so far, and for objects the key of the value being read. */
 type Open = { arr: Json[] } | { obj: Map<string, Json>; key: string };
@@ -163,57 +172,89 @@ class Parser {
   }
 }
 
+/** escape_json: the escapes jsonb_out writes in strings. */
+function quoteJson(text: string): string {
+  return `"${text.replace(/["\\\u0000-\u001f]/g, (c) => {
+    switch (c) {
+      case '"':
+        return '\\"';
+      case "\\":
+        return "\\\\";
+      case "\b":
+        return "\\b";
+      case "\f":
+        return "\\f";
+      case "\n":
+        return "\\n";
+      case "\r":
+        return "\\r";
+      case "\t":
+        return "\\t";
+      default:
+        return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+    }
+  })}"`;
+}
+
+/** jsonb's key order: shorter (in UTF-8 bytes) first, then by bytes, which is code point order. */
+function compareKeys(a: string, b: string): number {
+  const la = Buffer.byteLength(a, "utf8");
+  const lb = Buffer.byteLength(b, "utf8");
+  if (la !== lb) return la - lb;
+  return compareText(a, b);
+}
+
+/** jsonb_out's text of a parsed constant (recursive: constants nest at most MAX_CONSTANT_JSON_DEPTH levels). */
+function canonical(j: Json): string {
+  switch (j.t) {
+    case "null":
+      return "null";
+    case "bool":
+      return String(j.v);
+    case "num":
+      return formatNumeric(j.v);
+    case "str":
+      return quoteJson(j.v);
+    case "arr":
+      return `[${j.v.map(canonical).join(", ")}]`;
+    case "obj":
+      return `{${[...j.v.keys()].sort(compareKeys).map((k) => `${quoteJson(k)}: ${canonical(j.v.get(k)!)}`).join(", ")}}`;
+  }
+}
+
+/** A string constant, or a fractional part (which outside strings only numbers have). */
+const FRACTIONS = /"(?:[^"\\]|\\[\s\S])*"|\.\d+/g;
+
+/** Removes trailing fractional zeros from every number of jsonb_out text, so that equal numbers print alike. */
+function normalizeNumbers(text: string, m: Meter): string {
+  if (!text.includes(".")) return text;
+  charge(m, text.length * 3);
+  return text.replace(FRACTIONS, (t) => {
+    if (t.charCodeAt(0) === 34) return t;
+    const kept = t.replace(/0+$/, "");
+    return kept === "." ? "" : kept;
+  });
+}
+
 /**
- * jsonb_in; undefined when PostgreSQL would reject the text. `strict` (client constants and params) applies the
- * numeric literal limits and MAX_CONSTANT_JSON_DEPTH.
+ * A jsonb value from text; undefined when PostgreSQL would reject it. `strict` is client input (constants, params):
+ * parsed, checked and printed as jsonb_out does, within the limits of W10. Otherwise the text is a row's, which
+ * PostgreSQL printed with jsonb_out.
  */
-export function parseJsonb(text: string, strict: boolean, m: Meter = UNMETERED): Json | undefined {
+export function parseJsonb(text: string, strict: boolean, m: Meter = UNMETERED): string | undefined {
+  if (!strict) {
+    charge(m, linearCost(text.length));
+    return normalizeNumbers(text, m);
+  }
   charge(m, text.length);
   if (/[\ud800-\udfff]/.test(text.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""))) return undefined;
   const p = new Parser(text, strict, m);
   try {
     const v = p.value();
     p.ws();
-    return p.pos === text.length ? v : undefined;
+    return p.pos === text.length ? normalizeNumbers(canonical(v), m) : undefined;
   } catch (e) {
     if (e instanceof JsonSyntaxError) return undefined;
     throw e;
   }
-}
-
-/** jsonb_eq, iteratively over pairs of nodes still to compare; each pair costs a step. */
-export function jsonbEquals(a: Json, b: Json, m: Meter = UNMETERED): boolean {
-  const pending: [Json, Json][] = [[a, b]];
-  for (let pair = pending.pop(); pair; pair = pending.pop()) {
-    charge(m, 1);
-    const [x, y] = pair;
-    switch (x.t) {
-      case "null":
-        if (y.t !== "null") return false;
-        break;
-      case "bool":
-        if (y.t !== "bool" || x.v !== y.v) return false;
-        break;
-      case "num":
-        if (y.t !== "num" || compareNumeric(x.v, y.v, m) !== 0) return false;
-        break;
-      case "str":
-        if (y.t !== "str" || x.v !== y.v) return false;
-        break;
-      case "arr":
-        if (y.t !== "arr" || x.v.length !== y.v.length) return false;
-        for (let i = 0; i < x.v.length; i++) pending.push([x.v[i]!, y.v[i]!]);
-        break;
-      case "obj": {
-        if (y.t !== "obj" || x.v.size !== y.v.size) return false;
-        for (const [k, xv] of x.v) {
-          const yv = y.v.get(k);
-          if (yv === undefined) return false;
-          pending.push([xv, yv]);
-        }
-        break;
-      }
-    }
-  }
-  return true;
 }

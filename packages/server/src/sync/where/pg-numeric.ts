@@ -16,7 +16,7 @@
  *     base-10000 digits) exceeds 32767, i.e. when the value has more than 131072 digits before the decimal point;
  *   - NaN equals NaN and sorts above everything (numeric_cmp); x / 0 raises "division by zero" (also Inf / 0).
  */
-import { UNMETERED, bigIntProductCost, charge, decimalConversionCost, linearCost, type Meter } from "./budget.ts";
+import { NUMERIC_OP_STEPS, UNMETERED, bigIntProductCost, charge, decimalConversionCost, linearCost, type Meter } from "./budget.ts";
 import { WhereEvaluationError } from "./errors.ts";
 
 export type Numeric =
@@ -81,7 +81,7 @@ const SPECIAL = /^([+-]?)(infinity|inf)$/i;
  * numeric_in would refuse as too large.
  */
 export function parseNumeric(text: string, strict: boolean, m: Meter = UNMETERED): Numeric | undefined {
-  charge(m, linearCost(text.length));
+  charge(m, NUMERIC_OP_STEPS + linearCost(text.length));
   if (/^nan$/i.test(text)) return NAN;
   const special = SPECIAL.exec(text);
   if (special) return special[1] === "-" ? NEG_INF : POS_INF;
@@ -177,6 +177,7 @@ function fromSigned(v: bigint, scale: number, m: Meter): Finite {
 }
 
 export function addNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeric {
+  charge(m, NUMERIC_OP_STEPS);
   if (a.kind === "nan" || b.kind === "nan") return NAN;
   if (a.kind === "inf") return b.kind === "inf" && b.negative !== a.negative ? NAN : a;
   if (b.kind === "inf") return b;
@@ -212,6 +213,7 @@ function roundOff(digits: string, k: number, m: Meter): string {
 }
 
 export function mulNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeric {
+  charge(m, NUMERIC_OP_STEPS);
   if (a.kind === "nan" || b.kind === "nan") return NAN;
   if (a.kind === "inf" || b.kind === "inf") {
     const s = sign(a) * sign(b);
@@ -255,6 +257,7 @@ function roundDiv(num: bigint, den: bigint): bigint {
 }
 
 export function divNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeric {
+  charge(m, NUMERIC_OP_STEPS);
   if (a.kind === "nan" || b.kind === "nan") return NAN;
   if (a.kind === "inf") {
     if (b.kind === "inf") return NAN;

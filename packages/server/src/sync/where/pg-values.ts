@@ -2,18 +2,22 @@
  * Values in PostgreSQL text form, per type: parse (row values as PostgreSQL prints them, and client literals/params,
  * `strict`), print, and compare. In-memory forms:
  *   int2/int4/int8 bigint · numeric Numeric · float4/float8 number · text/uuid string (uuid lower-case, hyphenated)
- *   bool boolean · date number (day) · timestamp/timestamptz bigint (microseconds) · jsonb Json · arrays PgArray
+ *   bool boolean · date number (day) · timestamp/timestamptz bigint (microseconds since 2000) · jsonb string
+ *   (canonical text, pg-jsonb.ts) · arrays PgArray
  * Literal input is deliberately narrower than PostgreSQL's (no surrounding spaces, no `1_000` or `0x1F` in strings,
  * ISO dates only): anything accepted here means the same to PostgreSQL, the rest is rejected, never guessed.
  */
 import type { BaseType, Domain, SqlType } from "./ast.ts";
-import { UNMETERED, charge, linearCost, type Meter } from "./budget.ts";
+import { ELEMENT_COMPARE_STEPS, UNMETERED, charge, linearCost, type Meter } from "./budget.ts";
 import { WhereEvaluationError } from "./errors.ts";
 import { formatArrayText, parseArrayText } from "./pg-array.ts";
 import { formatDate, formatTimestamp, parseDate, parseTimestamp } from "./pg-datetime.ts";
 import { compareFloat, formatFloat, parseFloat4, parseFloat8 } from "./pg-float.ts";
-import { jsonbEquals, parseJsonb, type Json } from "./pg-jsonb.ts";
+import { parseJsonb } from "./pg-jsonb.ts";
 import { compareNumeric, formatNumeric, numericKey, parseNumeric, type Numeric } from "./pg-numeric.ts";
+import { compareText } from "./pg-text.ts";
+
+export { compareText } from "./pg-text.ts";
 
 export interface PgArray {
   dims: number[];
@@ -21,7 +25,7 @@ export interface PgArray {
   items: Value[];
 }
 
-export type Value = null | boolean | string | number | bigint | Numeric | Json | PgArray;
+export type Value = null | boolean | string | number | bigint | Numeric | PgArray;
 
 export const INT_RANGES: Record<"int2" | "int4" | "int8", { min: bigint; max: bigint; name: string }> = {
   int2: { min: -(2n ** 15n), max: 2n ** 15n - 1n, name: "smallint" },
@@ -95,23 +99,6 @@ export function parseValue(type: SqlType, text: string, strict: boolean, m: Mete
   return { dims: a.dims, lbounds: a.lbounds, items };
 }
 
-function formatJson(j: Json): string {
-  switch (j.t) {
-    case "null":
-      return "null";
-    case "bool":
-      return String(j.v);
-    case "num":
-      return formatNumeric(j.v);
-    case "str":
-      return JSON.stringify(j.v);
-    case "arr":
-      return `[${j.v.map(formatJson).join(", ")}]`;
-    case "obj":
-      return `{${[...j.v].map(([k, v]) => `${JSON.stringify(k)}: ${formatJson(v)}`).join(", ")}}`;
-  }
-}
-
 /** Text that PostgreSQL's input function reads back as the same value (its output form where we have one). */
 export function formatScalar(base: BaseType, v: Value): string {
   switch (base) {
@@ -135,7 +122,7 @@ export function formatScalar(base: BaseType, v: Value): string {
     case "timestamptz":
       return formatTimestamp(v as bigint, base === "timestamptz");
     case "jsonb":
-      return formatJson(v as Json);
+      return v as string;
   }
 }
 
@@ -143,21 +130,6 @@ export function formatValue(type: SqlType, v: Value): string {
   if (!type.array) return formatScalar(type.base, v);
   const a = v as PgArray;
   return formatArrayText({ dims: a.dims, lbounds: a.lbounds, items: a.items.map((x) => (x === null ? null : formatScalar(type.base, x))) });
-}
-
-/** Code point order, which is byte order of UTF-8: the "C" collation. (JS `<` compares UTF-16 units.) */
-export function compareText(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    const xs = x >= 0xd800 && x <= 0xdfff;
-    const ys = y >= 0xd800 && y <= 0xdfff;
-    if (xs === ys) return x < y ? -1 : 1;
-    return xs ? 1 : -1; // a surrogate (code point >= U+10000) sorts after any other BMP unit
-  }
-  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 function compareBig(a: bigint, b: bigint): number {
@@ -178,23 +150,18 @@ export function compareIn(domain: Domain, a: Value, b: Value, m: Meter = UNMETER
     case "date":
       return a === b ? 0 : (a as number) < (b as number) ? -1 : 1;
     case "text":
-    case "uuid": {
-      if (a === b) return 0;
-      const x = a as string;
-      const y = b as string;
-      charge(m, Math.min(x.length, y.length) >> 2);
-      return compareText(x, y);
-    }
+    case "uuid":
+      return compareText(a as string, b as string, m);
     case "bool":
       return a === b ? 0 : a ? 1 : -1;
     case "jsonb":
-      return jsonbEquals(a as Json, b as Json, m) ? 0 : 1;
+      return equalIn(domain, a, b, m) ? 0 : 1;
   }
 }
 
 /** Equality in a domain: like compareIn(...) === 0, with strings compared natively. */
 export function equalIn(domain: Domain, a: Value, b: Value, m: Meter = UNMETERED): boolean {
-  if (domain === "text" || domain === "uuid") {
+  if (domain === "text" || domain === "uuid" || domain === "jsonb") {
     charge(m, linearCost(Math.min((a as string).length, (b as string).length)));
     return a === b;
   }
@@ -202,25 +169,17 @@ export function equalIn(domain: Domain, a: Value, b: Value, m: Meter = UNMETERED
 }
 
 /**
- * A key that two non-null values of a domain share exactly when they are equal (SameValueZero on the key), for the
- * domains where one exists cheaply; undefined for jsonb. NaN keys equal NaN, and -0 equals 0, as PostgreSQL's
- * float equality says.
+ * A key that two non-null values of a domain share exactly when they are equal (SameValueZero on the key). NaN
+ * keys equal NaN, and -0 equals 0, as PostgreSQL's float equality says; jsonb values are canonical texts.
  */
 export function hashKey(domain: Domain, v: Value): unknown {
-  switch (domain) {
-    case "numeric":
-      return numericKey(v as Numeric);
-    case "jsonb":
-      return undefined;
-    default:
-      return v;
-  }
+  return domain === "numeric" ? numericKey(v as Numeric) : v;
 }
 
 /** array_eq: same dimensions and lower bounds, elements equal, NULL elements equal to each other. */
 export function arraysEqual(domain: Domain, a: PgArray, b: PgArray, m: Meter = UNMETERED): boolean {
   if (a.dims.length !== b.dims.length || a.dims.some((d, i) => d !== b.dims[i] || a.lbounds[i] !== b.lbounds[i])) return false;
-  charge(m, a.items.length);
+  charge(m, a.items.length * ELEMENT_COMPARE_STEPS);
   return a.items.every((x, i) => {
     const y = b.items[i]!;
     if (x === null || y === null) return x === y;
@@ -249,11 +208,11 @@ export function domainOf(base: BaseType): Domain {
 export function arrayContains(domain: Domain, hay: PgArray, needles: PgArray, all: boolean, m: Meter = UNMETERED): boolean {
   const pairs = hay.items.length * needles.items.length;
   let keys: Set<unknown> | undefined;
-  if (pairs > 64 && domain !== "jsonb") {
-    charge(m, hay.items.length + needles.items.length);
+  if (pairs > 64) {
+    charge(m, (hay.items.length + needles.items.length) * ELEMENT_COMPARE_STEPS);
     keys = new Set();
     for (const h of hay.items) if (h !== null) keys.add(hashKey(domain, h));
-  } else charge(m, pairs);
+  } else charge(m, pairs * ELEMENT_COMPARE_STEPS);
   for (const n of needles.items) {
     if (n === null) {
       if (all) return false;
