@@ -90,7 +90,8 @@ export function exited(child: ChildProcess): boolean {
 
 /** SIGTERM, then SIGKILL after `ms`. */
 export async function stopChild(child: ChildProcess, ms: number): Promise<void> {
-  if (exited(child)) return;
+  // A child that never started (spawn failed) has no pid and never emits 'exit'.
+  if (exited(child) || child.pid === undefined) return;
   const gone = new Promise<void>((r) => child.once("exit", () => r()));
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), ms);

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,6 +73,7 @@ export async function startRuncastServer(opts: RuncastServerOptions): Promise<Ru
   if (opts.gcOnSignal) flags.push(...GC_ON_SIGNAL_FLAGS);
   // The CLI entry (`runcast`): the server is started the way users start it, `runcast start`.
   const bin = join(serverRoot(), "packages", "server", "bin", "runcast.js");
+  if (!existsSync(bin)) throw new Error(`no Runcast CLI at ${bin} (RUNCAST_BENCH_SERVER_ROOT=${process.env.RUNCAST_BENCH_SERVER_ROOT ?? ""})`);
   const child = track(
     spawn(process.execPath, [...flags, "--import", EXIT_WITH_PARENT, bin, "start", "--port", String(port)], {
       cwd: serverRoot(),
@@ -91,6 +92,7 @@ export async function startRuncastServer(opts: RuncastServerOptions): Promise<Ru
   );
   // Always drained: a full pipe would stall the server.
   const output = new OutputTail();
+  child.on("error", (err) => output.push(`could not start the server: ${err.message}\n`));
   child.stdout?.on("data", (c: Buffer) => output.push(c));
   child.stderr?.on("data", (c: Buffer) => output.push(c));
   const url = `http://127.0.0.1:${port}`;
@@ -115,7 +117,7 @@ export async function startRuncastServer(opts: RuncastServerOptions): Promise<Ru
 async function waitHealthy(url: string, child: ChildProcess, output: OutputTail): Promise<void> {
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (exited(child)) throw new Error(`the Runcast server exited during start-up (code ${child.exitCode}):\n${output}`);
+    if (exited(child) || child.pid === undefined) throw new Error(`the Runcast server exited during start-up (code ${child.exitCode}):\n${output}`);
     try {
       const res = await fetch(`${url}/healthz`);
       await res.arrayBuffer();
