@@ -91,7 +91,6 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     longPollMs: deps.longPollMs,
     sseMaxUnsentBytes: deps.sseMaxUnsentBytes,
     shapeTables: deps.shapeTables,
-    shutdown: deps.shutdown,
   };
   app.route("/", runRoutes(deps.engine, deps.keys));
   app.route("/", batchRoutes(deps.engine, deps.keys));

@@ -53,7 +53,6 @@ export interface FeedDeps {
   sseMaxUnsentBytes: number;
   /** `/v1/shape`'s allow-list (RUNCAST_SHAPE_TABLES); empty: every user table. */
   shapeTables: string[];
-  shutdown: AbortSignal;
 }
 
 /** How long SSE responses stay open and how often they carry a keep-alive comment (Electric: 60 s / 21 s). */
@@ -72,7 +71,6 @@ export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape
     sse: { openMs: SSE_OPEN_MS, keepAliveMs: SSE_KEEPALIVE_MS, stallMs: SSE_STALL_MS, maxUnsentBytes: deps.sseMaxUnsentBytes },
     res: c.env.outgoing,
     headers: rawResponseHeaders(c.req.header("origin")),
-    shutdown: deps.shutdown,
     ...(authorizeShape ? { authorize: authorizeShape } : {}),
   };
 }

@@ -55,8 +55,6 @@ export interface ServeContext {
   res: ServerResponse;
   /** Headers every response carries (CORS, Vary). */
   headers: OutgoingHttpHeaders;
-  /** Aborts every held request when the node shuts down. */
-  shutdown: AbortSignal;
   /** Called with the shape before anything is sent (a front door's authorisation on the shape's rows). */
   authorize?(shape: Shape): void;
 }
@@ -135,9 +133,6 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
     const liveHeaders = { ...headers, [HEADER.cursor]: cursor };
     if (q.sse) {
       const reader = new SseReader(shape, res, offset.lsn, offset.text, { ...ctx.sse, globalLsn: () => registry.lastLsn }, () => release?.());
-      const stop = () => reader.close();
-      ctx.shutdown.addEventListener("abort", stop, { once: true });
-      res.once("close", () => ctx.shutdown.removeEventListener("abort", stop));
       handedOff = true;
       reader.start(liveHeaders);
       return RESPONSE_ALREADY_SENT;
@@ -160,20 +155,15 @@ function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: str
   let done = false;
   // ±15 % jitter so thousands of held requests do not all come back in the same millisecond.
   const timer = setTimeout(() => answer(true), ctx.longPollMs * (0.85 + Math.random() * 0.3));
-  const finish = () => {
-    if (done) return false;
+  const finish = (): void => {
+    if (done) return;
     done = true;
     clearTimeout(timer);
     unwait();
     res.off("close", onClose);
-    ctx.shutdown.removeEventListener("abort", onShutdown);
     release();
-    return true;
   };
   const onClose = () => finish();
-  const onShutdown = () => {
-    if (finish()) res.destroy();
-  };
   const answer = (timedOut: boolean) => {
     if (done) return;
     if (shape.state === "invalid") {
@@ -205,7 +195,7 @@ function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: str
     );
   };
   const unwait = shape.wait(() => answer(false));
+  // A node shutting down destroys every connection (node.ts): the close event ends held requests too.
   res.once("close", onClose);
-  ctx.shutdown.addEventListener("abort", onShutdown, { once: true });
   answer(false);
 }

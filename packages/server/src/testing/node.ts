@@ -45,7 +45,7 @@ export async function startTestNode(overrides: Partial<NodeConfig> = {}, db?: Em
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const userPool = createPool(database.url, { max: 5, application: "runcast-test-app" });
+  const userPool = createPool(database.url, { max: 25, application: "runcast-test-app" });
   return {
     ...node,
     url: `http://127.0.0.1:${node.port}`,
