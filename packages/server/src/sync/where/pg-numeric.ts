@@ -3,8 +3,9 @@
  *
  * A finite value is kept as its decimal digits: `digits` (no leading zeros, "" for zero) scaled by 10^-scale, where
  * `scale` is the display scale (dscale) PostgreSQL keeps and prints ("1.50" is digits "150", scale 2). Comparing,
- * printing and reading text are linear in the digits; arithmetic goes through BigInt and is charged to the meter
- * (decimal <-> BigInt conversion is quadratic in V8). Special values NaN, Infinity, -Infinity as in PostgreSQL 14+.
+ * printing, reading text, adding and subtracting are linear in the digits; multiplication and division go through
+ * BigInt (trailing zeros kept aside) and are charged to the meter (decimal <-> BigInt conversion is quadratic in
+ * V8). Special values NaN, Infinity, -Infinity as in PostgreSQL 14+.
  *
  * Rules implemented (numeric.c):
  *   - `+` and `-` are exact at scale max(dscale1, dscale2) (add_var / sub_var);
@@ -62,7 +63,14 @@ export function numericFromBigInt(v: bigint, scale = 0, m: Meter = UNMETERED): N
   return make(neg, text, scale);
 }
 
-/** The scaled integer digits * 10^pad as a BigInt (unsigned). */
+/** Digits without their trailing zeros, and how many there were (large values are often sparse: 10^131071). */
+function splitZeros(digits: string): { core: string; zeros: number } {
+  let end = digits.length;
+  while (end > 0 && digits.charCodeAt(end - 1) === 48) end--;
+  return { core: digits.slice(0, end), zeros: digits.length - end };
+}
+
+/** Digits (no trailing zeros needed) * 10^pad as a BigInt (unsigned). */
 function toBigInt(digits: string, pad: number, m: Meter): bigint {
   if (digits === "") return 0n;
   const text = pad > 0 ? digits + "0".repeat(pad) : digits;
@@ -70,15 +78,49 @@ function toBigInt(digits: string, pad: number, m: Meter): bigint {
   return BigInt(text);
 }
 
+/** A BigInt's decimal digits followed by `zeros` zeros. */
+function toDigits(v: bigint, zeros: number, m: Meter): string {
+  const text = v < 0x20000000000000n ? String(v) : v.toString();
+  charge(m, decimalConversionCost(text.length) + linearCost(zeros));
+  return zeros > 0 && text !== "0" ? text + "0".repeat(zeros) : text;
+}
+
+/** Chunks of decimal digits added or subtracted as Numbers (sums stay below 2^53). */
+const CHUNK = 14;
+const CHUNK_BASE = 10 ** CHUNK;
+
+/** |A| + |B| or |A| - |B| (A >= B) on digit strings of equal length: linear, no BigInt. */
+function addDigits(a: string, b: string, subtract: boolean, m: Meter): string {
+  charge(m, a.length >> 1);
+  const parts: string[] = [];
+  let carry = 0;
+  for (let end = a.length; end > 0; end -= CHUNK) {
+    const start = Math.max(0, end - CHUNK);
+    let v = Number(a.slice(start, end)) + (subtract ? -1 : 1) * (Number(b.slice(start, end)) + (subtract ? carry : 0)) + (subtract ? 0 : carry);
+    const width = end - start;
+    const base = width === CHUNK ? CHUNK_BASE : 10 ** width;
+    if (subtract) {
+      carry = v < 0 ? 1 : 0;
+      if (v < 0) v += base;
+    } else {
+      carry = v >= base ? 1 : 0;
+      if (v >= base) v -= base;
+    }
+    parts.push(String(v).padStart(width, "0"));
+  }
+  if (carry && !subtract) parts.push("1");
+  return stripLeadingZeros(parts.reverse().join(""));
+}
+
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 const SPECIAL = /^([+-]?)(infinity|inf)$/i;
 
 /**
- * Parses numeric text. `strict` (client input) applies the literal limits: at most MAX_LITERAL_DIGITS digits and an
- * exponent and resulting scale of at most that size, far inside what numeric_in accepts. Row text (PostgreSQL's
- * output) is read without them. Returns undefined for text that is not a plain decimal, NaN or Infinity (numeric_in
- * accepts more, e.g. surrounding spaces and underscores; those are refused rather than interpreted), and for values
- * numeric_in would refuse as too large.
+ * Parses numeric text. `strict` (client input) applies the literal limits: at most MAX_LITERAL_DIGITS digits, as
+ * written and once the exponent is applied, and an exponent and scale of at most that size, far inside what
+ * numeric_in accepts. Row text (PostgreSQL's output) is read without them. Returns undefined for text that is not a
+ * plain decimal, NaN or Infinity (numeric_in accepts more, e.g. surrounding spaces and underscores; those are
+ * refused rather than interpreted), and for values numeric_in would refuse as too large.
  */
 export function parseNumeric(text: string, strict: boolean, m: Meter = UNMETERED): Numeric | undefined {
   charge(m, NUMERIC_OP_STEPS + linearCost(text.length));
@@ -102,6 +144,8 @@ export function parseNumeric(text: string, strict: boolean, m: Meter = UNMETERED
     scale = 0;
   }
   if (scale > (strict ? MAX_LITERAL_DIGITS : NUMERIC_DSCALE_MAX)) return undefined;
+  // A literal's printed form (render.ts) must itself be a literal: at most MAX_LITERAL_DIGITS digits written.
+  if (strict && Math.max(digits.length, scale + 1) > MAX_LITERAL_DIGITS) return undefined;
   if (digits.length - scale > NUMERIC_MAX_INTEGER_DIGITS) return undefined;
   return make(match[1] === "-", digits, scale);
 }
@@ -172,10 +216,6 @@ function checked(n: Finite): Finite {
   return n;
 }
 
-function fromSigned(v: bigint, scale: number, m: Meter): Finite {
-  return numericFromBigInt(v, scale, m) as Finite;
-}
-
 export function addNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeric {
   charge(m, NUMERIC_OP_STEPS);
   if (a.kind === "nan" || b.kind === "nan") return NAN;
@@ -188,9 +228,14 @@ export function addNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeri
     charge(m, linearCost(x.digits.length + s));
     return checked(make(x.neg, x.digits + "0".repeat(s - x.scale), s));
   }
-  const x = toBigInt(a.digits, s - a.scale, m);
-  const y = toBigInt(b.digits, s - b.scale, m);
-  return checked(fromSigned((a.neg ? -x : x) + (b.neg ? -y : y), s, m));
+  // Both at scale s, as digit strings of one length; then add the magnitudes, or subtract the smaller.
+  const len = Math.max(a.digits.length + s - a.scale, b.digits.length + s - b.scale);
+  charge(m, linearCost(2 * len));
+  const x = (a.digits + "0".repeat(s - a.scale)).padStart(len, "0");
+  const y = (b.digits + "0".repeat(s - b.scale)).padStart(len, "0");
+  if (a.neg === b.neg) return checked(make(a.neg, addDigits(x, y, false, m), s));
+  if (x === y) return make(false, "", s);
+  return x > y ? checked(make(a.neg, addDigits(x, y, true, m), s)) : checked(make(b.neg, addDigits(y, x, true, m), s));
 }
 
 export function subNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeric {
@@ -221,11 +266,11 @@ export function mulNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeri
   }
   const scale = a.scale + b.scale;
   if (a.digits === "" || b.digits === "") return make(false, "", Math.min(scale, NUMERIC_DSCALE_MAX));
-  charge(m, bigIntProductCost(a.digits.length, b.digits.length));
-  const product = toBigInt(a.digits, 0, m) * toBigInt(b.digits, 0, m);
+  const x = splitZeros(a.digits);
+  const y = splitZeros(b.digits);
+  charge(m, bigIntProductCost(x.core.length, y.core.length));
+  const digits = toDigits(toBigInt(x.core, 0, m) * toBigInt(y.core, 0, m), x.zeros + y.zeros, m);
   const neg = a.neg !== b.neg;
-  const digits = product.toString();
-  charge(m, decimalConversionCost(digits.length));
   if (scale <= NUMERIC_DSCALE_MAX) return checked(make(neg, digits, scale));
   return checked(make(neg, roundOff(digits, scale - NUMERIC_DSCALE_MAX, m), NUMERIC_DSCALE_MAX));
 }
@@ -270,12 +315,16 @@ export function divNumeric(a: Numeric, b: Numeric, m: Meter = UNMETERED): Numeri
   const rscale = divScale(a, b);
   if (a.digits === "") return make(false, "", rscale);
   // |a|/|b| * 10^rscale = (a.digits * 10^(rscale + b.scale)) / (b.digits * 10^a.scale); cancel the common power.
-  const common = Math.min(rscale + b.scale, a.scale);
-  const numPad = rscale + b.scale - common;
-  const denPad = a.scale - common;
-  charge(m, bigIntProductCost(a.digits.length + numPad, b.digits.length + denPad));
-  const q = roundDiv(toBigInt(a.digits, numPad, m), toBigInt(b.digits, denPad, m));
-  return checked(fromSigned(a.neg !== b.neg ? -q : q, rscale, m));
+  const x = splitZeros(a.digits);
+  const y = splitZeros(b.digits);
+  const numExp = x.zeros + rscale + b.scale;
+  const denExp = y.zeros + a.scale;
+  const common = Math.min(numExp, denExp);
+  const numPad = numExp - common;
+  const denPad = denExp - common;
+  charge(m, bigIntProductCost(x.core.length + numPad, y.core.length + denPad));
+  const q = roundDiv(toBigInt(x.core, numPad, m), toBigInt(y.core, denPad, m));
+  return checked(make(a.neg !== b.neg, q === 0n ? "" : toDigits(q, 0, m), rscale));
 }
 
 /** numeric -> int2/int4/int8: round half away from zero (round_var to 0), then the caller's range check. */
