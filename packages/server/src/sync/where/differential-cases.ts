@@ -143,4 +143,21 @@ export const CASES: Case[] = [
   { where: "t.\"Title\" = 'Ärger' OR \"Title\" IS NULL", minMatches: 1 },
   { where: "i4 > ALL(ARRAY[i2, 3]) AND f8 < ANY('{1, 2.5, NaN}')" },
   { where: "i8 > $1 AND i2 <= $2", params: ["-1", "10"] },
+  // W6: parts that can raise run left to right, only where the other conjuncts are TRUE; constant folding as the
+  // planner's decides what runs at all.
+  { where: "1 / i4 > 0 OR i4 = 0", pgError: true },
+  { where: "i4 = 0 OR 1 / i4 > 0", minMatches: 1 },
+  { where: "i4 <> 0 AND 100 / i4 > 3", minMatches: 1 },
+  { where: "100 / i4 > 3 AND i4 <> 0", minMatches: 1 },
+  { where: "(i4 = 0 AND 1 / i4 > 0) OR (i4 = 0 AND i2 > 0)", pgError: true },
+  { where: "(i4 <> 0 AND 1 / i4 > 0) OR (i4 = 0 AND i2 > 0)", minMatches: 1 },
+  { where: "1 / (i4 - i4) > 0 OR true", minMatches: 200 },
+  { where: "i4 = 5 OR (false AND 1 / 0 = 1)", minMatches: 1 },
+  { where: "coalesce(NULL, 2, 1 / 0) = i4", minMatches: 1 },
+  { where: "i4 * i4 * i4 > 0 OR i4 IS NULL", pgError: true },
+  { where: "i4 IS NOT NULL AND i4 * i4 * i4 > 0", pgError: true },
+  { where: "- i4 > 0 OR i4 = 1", pgError: true },
+  { where: "n * n * n * n * n * n * n * n > 0 AND n / 7 < 1" },
+  { where: "f8 * 1e300 > 1 OR f8 IS NULL", pgError: true },
+  { where: "name LIKE \"Title\" OR \"Title\" LIKE name" },
 ];

@@ -6,13 +6,15 @@ import assert from "node:assert/strict";
 import { WhereEvaluationError } from "./errors.ts";
 import { asciiLower, like } from "./like.ts";
 import { formatArrayText, parseArrayText } from "./pg-array.ts";
-import { formatDate, formatTimestamp, parseDate, parseTimestamp, TS_INFINITY } from "./pg-datetime.ts";
+import { dateToTimestamp, dateToTimestampForComparison, END_TIMESTAMP, formatDate, formatTimestamp, MIN_TIMESTAMP, parseDate, parseTimestamp, timestampToDate, TS_INFINITY } from "./pg-datetime.ts";
 import { compareFloat, floatArith, floatToBigInt, parseFloat4, parseFloat8 } from "./pg-float.ts";
 import { parseJsonb } from "./pg-jsonb.ts";
-import { divNumeric, formatNumeric, mulNumeric, numericToBigInt, parseNumeric, type Numeric } from "./pg-numeric.ts";
+import { addNumeric, compareNumeric, divNumeric, formatNumeric, mulNumeric, numericKey, numericToBigInt, parseNumeric, subNumeric, type Numeric } from "./pg-numeric.ts";
 import { compareText } from "./pg-values.ts";
 
 const num = (s: string): Numeric => parseNumeric(s, true)!;
+/** Row text (no literal limits). */
+const row = (s: string): Numeric => parseNumeric(s, false)!;
 
 describe("numeric", () => {
   test("parse keeps the display scale, like numeric_in", () => {
@@ -43,6 +45,53 @@ describe("numeric", () => {
     assert.throws(() => divNumeric(num("Infinity"), num("0")), WhereEvaluationError);
     assert.throws(() => divNumeric(num("1"), num("0.00")), /division by zero/);
     assert.equal(formatNumeric(mulNumeric(num("1.5"), num("2.25"))), "3.375");
+  });
+
+  test("multiplication is exact up to scale 16383, then rounds half away from zero (numeric_mul)", () => {
+    const a = row(`0.${"1".repeat(10000)}`);
+    const p = mulNumeric(a, a);
+    assert.equal(p.kind === "finite" && p.scale, 16383);
+    // 0.111...1 (10000 ones) squared: digits 1 2 3 ... up to position 16383, rounded at the last kept digit.
+    const exact = (10n ** 10000n - 1n) / 9n;
+    const full = (exact * exact).toString().padStart(20000, "0");
+    const kept = BigInt(full.slice(0, 16383)) + (full.charCodeAt(16383) >= 53 ? 1n : 0n);
+    assert.equal(formatNumeric(p), `0.${kept.toString().padStart(16383, "0")}`);
+    assert.equal(formatNumeric(mulNumeric(row(`0.${"0".repeat(16382)}1`), num("0.5"))), `0.${"0".repeat(16382)}1`, "half rounds away from zero");
+    assert.equal(formatNumeric(mulNumeric(row(`0.${"0".repeat(16382)}1`), num("0.4"))), `0.${"0".repeat(16383)}`);
+    assert.equal(formatNumeric(mulNumeric(row(`-0.${"0".repeat(16382)}1`), num("0.5"))), `-0.${"0".repeat(16382)}1`);
+    assert.equal(formatNumeric(mulNumeric(num("-1.5"), num("0"))), "0.0", "no negative zero");
+  });
+
+  test("results with more than 131072 digits before the point overflow (make_result's weight limit)", () => {
+    const max = row("9".repeat(131072));
+    assert.equal(formatNumeric(addNumeric(max, num("0.4"))).length, 131074);
+    assert.throws(() => addNumeric(max, num("1")), /value overflows numeric format/);
+    assert.throws(() => subNumeric(num("-1"), max), /value overflows numeric format/);
+    assert.throws(() => mulNumeric(row(`1${"0".repeat(65536)}`), row(`1${"0".repeat(65536)}`)), /value overflows numeric format/);
+    assert.equal(formatNumeric(mulNumeric(row(`1${"0".repeat(65535)}`), row(`1${"0".repeat(65536)}`))).length, 131072);
+    assert.throws(() => mulNumeric(row(`1${"0".repeat(131071)}`), num("10")), /value overflows numeric format/);
+    assert.throws(() => divNumeric(row(`1${"0".repeat(131071)}`), num("0.1")), /value overflows numeric format/);
+    assert.equal(formatNumeric(divNumeric(row(`1${"0".repeat(131070)}`), num("0.1"))), `1${"0".repeat(131071)}.0`, "scale max(16 - 4 * qweight, 1)");
+  });
+
+  test("division scale is at most 1000, at least the inputs' (select_div_scale)", () => {
+    const q = divNumeric(num("1"), row(`0.${"0".repeat(2000)}1`));
+    assert.equal(q.kind === "finite" && q.scale, 1000);
+    const r = divNumeric(row(`1.${"0".repeat(5000)}`), num("3"));
+    assert.equal(r.kind === "finite" && r.scale, 1000);
+    assert.equal(formatNumeric(divNumeric(num("2"), num("3"))), "0.66666666666666666667");
+  });
+
+  test("add and subtract are exact and linear on long digit strings; comparison and hashing ignore trailing zeros", () => {
+    const a = row(`${"9".repeat(60000)}.${"9".repeat(60)}`);
+    const b = row(`0.${"0".repeat(59)}1`);
+    assert.equal(formatNumeric(addNumeric(a, b)), `1${"0".repeat(60000)}.${"0".repeat(60)}`);
+    assert.equal(formatNumeric(subNumeric(b, a)), `-${"9".repeat(60000)}.${"9".repeat(59)}8`);
+    assert.equal(compareNumeric(num("1.50"), num("1.5")), 0);
+    assert.equal(compareNumeric(num("-2"), num("-10")), 1);
+    assert.equal(compareNumeric(num("0.001"), num("0.0009")), 1);
+    assert.equal(numericKey(num("1.50")), numericKey(num("1.5")));
+    assert.notEqual(numericKey(num("150")), numericKey(num("1.5")));
   });
 
   test("to integer rounds half away from zero", () => {
@@ -130,6 +179,39 @@ describe("date and timestamp", () => {
   });
 });
 
+describe("date and timestamp range edges", () => {
+  test("timestamps are microseconds since 2000-01-01 and stay below 'infinity' up to the last valid one", () => {
+    assert.equal(parseTimestamp("2000-01-01 00:00:00", false), 0n);
+    const last = parseTimestamp("294276-12-31 23:59:59.999999", false)!;
+    assert.equal(last, END_TIMESTAMP - 1n);
+    assert.equal(END_TIMESTAMP, 9223371331200000000n);
+    assert.ok(last < TS_INFINITY);
+    // With microseconds since 1970 these would pass the int64 maximum ('infinity').
+    assert.ok(parseTimestamp("294247-01-10 04:00:54.775808", false)! < last);
+    assert.equal(parseTimestamp("294277-01-01 00:00:00", false), undefined);
+    assert.equal(parseTimestamp("294277-01-01 00:30:00+01", true), END_TIMESTAMP - 1_800_000_000n, "the offset is applied before the range check");
+    assert.equal(parseTimestamp("294276-12-31 23:30:00-01", true), undefined);
+    assert.equal(parseTimestamp("4714-11-24 00:00:00 BC", false), MIN_TIMESTAMP);
+    assert.equal(MIN_TIMESTAMP, -211813488000000000n);
+    assert.equal(parseTimestamp("4714-11-23 23:59:59.999999 BC", false), undefined);
+    assert.equal(parseTimestamp("4714-11-23 23:00:00-02 BC", true), MIN_TIMESTAMP + 3_600_000_000n);
+    assert.equal(formatTimestamp(last, false), "294276-12-31 23:59:59.999999");
+    assert.equal(formatTimestamp(MIN_TIMESTAMP, true), "4714-11-24 00:00:00+00 BC");
+  });
+
+  test("date -> timestamp raises past 294276; date/timestamp comparison orders such dates between the last timestamp and 'infinity'", () => {
+    assert.equal(dateToTimestamp(parseDate("294276-12-31")!), END_TIMESTAMP - 86_400_000_000n);
+    assert.throws(() => dateToTimestamp(parseDate("294277-01-01")!), /date out of range for timestamp/);
+    const far = dateToTimestampForComparison(parseDate("5874897-12-31")!);
+    assert.ok(far > END_TIMESTAMP - 1n && far < TS_INFINITY);
+    assert.equal(dateToTimestampForComparison(Infinity), TS_INFINITY);
+    assert.equal(timestampToDate(END_TIMESTAMP - 1n), parseDate("294276-12-31"));
+    assert.equal(parseDate("5874898-01-01"), undefined);
+    assert.equal(parseDate("4714-11-23 BC"), undefined);
+    assert.equal(parseDate("99999999999-01-01"), undefined, "absurd years are refused, not computed");
+  });
+});
+
 describe("jsonb", () => {
   test("equality after jsonb normalisation", () => {
     const eq = (a: string, b: string) => parseJsonb(a, true)! === parseJsonb(b, true)!;
@@ -139,6 +221,14 @@ describe("jsonb", () => {
     assert.ok(!eq("[1]", "1"));
     assert.ok(eq('"\\u00e9"', '"é"'));
     for (const bad of ['"\\u0000"', '"\\ud800"', "{'a': 1}", "[1,]", "01", "1 2", "NaN"]) assert.equal(parseJsonb(bad, true), undefined, bad);
+  });
+
+  test("constants are printed as jsonb_out prints (keys by byte length, then bytes); row text is only number-normalised", () => {
+    assert.equal(parseJsonb('{"bb":1,"a":2,"é":3,"b":{"z":[1,2.50,{}],"y":[]}}', true), '{"a": 2, "b": {"y": [], "z": [1, 2.5, {}]}, "bb": 1, "é": 3}');
+    assert.equal(parseJsonb('"\\u001f\\u00e9/\\\\\\"\\t"', true), '"\\u001fé/\\\\\\"\\t"');
+    assert.equal(parseJsonb("[1e2, -0, 0.0e0, 1.000, -1.5e-3]", true), "[100, 0, 0, 1, -0.0015]");
+    assert.equal(parseJsonb('{"a": 1.50, "s": "1.50"}', false), '{"a": 1.5, "s": "1.50"}');
+    assert.equal(parseJsonb("[1, 2]", false), "[1, 2]");
   });
 });
 

@@ -1,10 +1,11 @@
 /**
  * W1, W5: what is refused, with a message naming the offending part. Injection attempts must not get through the
- * single-expression check.
+ * single-expression check. W10: the bounds on a clause and its params, and hostile input that must only ever be
+ * refused with a WhereClauseError (never a crash, a stack overflow or a long parse).
  */
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { compileWhere, WhereClauseError, type ColumnInfo } from "./index.ts";
+import { compileWhere, WHERE_LIMITS, WhereClauseError, WhereEvaluationError, type ColumnInfo } from "./index.ts";
 
 const COLUMNS: ColumnInfo[] = [
   { name: "id", type: "int4", dims: 0 },
@@ -113,4 +114,125 @@ test("params must be $1..$n, each given and used, each valid for its type (W7)",
   rejects("$1 + $1 = 2", "operator is not unique: unknown + unknown", undefined, ["1"]);
   assert.throws(() => compileWhere("id = $1", { one: "1" }, COLUMNS), /invalid parameter name "one"/);
   assert.throws(() => compileWhere("id = $1 AND id = $3", { "1": "1", "3": "3" }, COLUMNS), /missing value for \$2/);
+});
+
+describe("compile-time bounds (W10)", () => {
+  const bounded = (where: string, part: string, message: RegExp, params: string[] = []) => rejects(where, message, part, params);
+
+  test("each bound is a WhereClauseError naming what is too big", () => {
+    bounded(`id = 1 ${" ".repeat(WHERE_LIMITS.maxLength)}`, "length", /the where clause is longer than 65536 characters/);
+    bounded(Array.from({ length: 1001 }, (_, i) => `id=${i}`).join(" OR "), "operator count", /more than 1000 operators/);
+    bounded(`id IN (${Array.from({ length: 10_001 }, () => "1").join(",")})`, "operand count", /more than 10000 operands/);
+    bounded(`${"(".repeat(201)}id = 1${")".repeat(201)}`, "nesting depth", /nests parentheses more than 200 levels deep/);
+    bounded(`${"NOT ".repeat(300)}id = 1`, "nesting depth", /nested more than 200 levels deep/);
+    bounded(`id IN (${[...Array.from({ length: 9000 }, () => "1"), ...Array.from({ length: 990 }, () => "NOT true")].join(",")})`, "node count", /more than 10000 nodes/);
+    let bomb = "id";
+    for (let k = 0; k < 12; k++) bomb = `((${bomb}) BETWEEN SYMMETRIC 1 AND 2)::int4`;
+    bounded(`${bomb} = 1`, "node count", /expands to more than 50000 nodes/);
+    bounded(`name LIKE '${"a".repeat(1001)}'`, "LIKE pattern length", /LIKE pattern is longer than 1000 characters/);
+    bounded("name ILIKE $1", "LIKE pattern length", /ILIKE pattern is longer than 1000 characters/, ["%".repeat(1001)]);
+    bounded(`id = ${"9".repeat(1001)}`, "numeric literal", /numeric literal has more than 1000 digits/);
+    bounded(`id = 0x${"f".repeat(1000)}`, "numeric literal", /numeric literal has more than 1000 digits/);
+    bounded("id = 1e1001", "numeric literal", /at most 1000 digits, with an exponent and scale of at most 1000/);
+    rejects(`'${"9".repeat(1001)}'::numeric = id`, /invalid input syntax for type numeric: .*numbers have at most 1000 digits/);
+    rejects("'1e-1001'::numeric = id", /numbers have at most 1000 digits and an exponent and scale of at most 1000/);
+    bounded("id = $1", "parameter count", /more than 100 parameters/, Array.from({ length: 101 }, () => "1"));
+    assert.throws(() => compileWhere("id = $1", { "101": "1" }, COLUMNS), /more than 100 parameters/);
+    bounded("name = $1", "length", /the value for \$1 is longer than 65536 characters/, ["x".repeat(WHERE_LIMITS.maxParamLength + 1)]);
+    rejects("name = 'a\u0000'", /contains a NUL character/);
+    rejects("name = $1", /the value for \$1 contains a NUL character/, undefined, ["a\u0000"]);
+    rejects("name = '\ud800'", /unpaired UTF-16 surrogate/);
+    rejects("name = $1", /unpaired UTF-16 surrogate/, undefined, ["\udc00x"]);
+  });
+
+  test("array constants beyond PostgreSQL's 6 dimensions or int32 bounds are WhereClauseErrors, not crashes", () => {
+    const ints: ColumnInfo[] = [{ name: "a", type: "int4", dims: 1 }];
+    const refused = (literal: string) =>
+      assert.throws(() => compileWhere(`a = '${literal}'`, [], ints), (e) => e instanceof WhereClauseError && /invalid input syntax for type int4\[\]/.test(e.message), literal);
+    refused("{{{{{{{1}}}}}}}");
+    refused(`${"{".repeat(10_000)}1${"}".repeat(10_000)}`);
+    refused("[2147483647:2147483647]={1}");
+    refused("[2147483648:2147483648]={1}");
+    refused("[-2147483649:-2147483649]={1}");
+    refused("[3:1]={1}");
+    refused(" [1:1]={1}");
+    assert.ok(compileWhere("a = '{{{{{{1}}}}}}'", [], ints));
+    assert.ok(compileWhere("a = '[2147483646:2147483646]={1}'", [], ints));
+    assert.ok(compileWhere("a = '[-2147483648:-2147483648]={1}'", [], ints));
+    // From a row (which PostgreSQL cannot have produced): WhereEvaluationError, not a crash.
+    const compiled = compileWhere("a @> '{1}'", [], ints);
+    for (const text of ["{{{{{{{1}}}}}}}", `${"{".repeat(10_000)}1${"}".repeat(10_000)}`, "[2147483647:2147483647]={1}"]) {
+      assert.throws(() => compiled.matches({ a: text }), WhereEvaluationError);
+    }
+  });
+
+  test("jsonb constants nest at most 100 levels; rows nest as deep as PostgreSQL allows", () => {
+    const json: ColumnInfo[] = [{ name: "j", type: "jsonb", dims: 0 }];
+    assert.throws(() => compileWhere(`j = '${"[".repeat(101)}${"]".repeat(101)}'`, [], json), /jsonb nests at most 100 levels/);
+    const compiled = compileWhere(`j = '${"[".repeat(100)}${"]".repeat(100)}'`, [], json);
+    assert.equal(compiled.matches({ j: `${"[".repeat(100)}${"]".repeat(100)}` }), true);
+    assert.equal(compiled.matches({ j: `${"[".repeat(50_000)}${"]".repeat(50_000)}` }), false);
+  });
+
+  test("10,000 nested parentheses, NOTs, ORs or unary minuses are refused quickly, before parsing", () => {
+    const n = 10_000;
+    const hostile = [
+      `${"(".repeat(n)}id = 1${")".repeat(n)}`,
+      `${"NOT ".repeat(n)}true`,
+      `${"- ".repeat(n)}id = 1`,
+      `${"(id = 1 OR ".repeat(n / 2)}id = 2${")".repeat(n / 2)}`,
+      Array.from({ length: 7000 }, (_, i) => `id=${i}`).join(" OR "),
+      `${Array.from({ length: 5000 }, () => "1").join("+")} = id`,
+      `id${"::int4".repeat(n / 2)} = 1`,
+      `${"lower(".repeat(n / 2)}name${")".repeat(n / 2)} = 'a'`,
+      `ARRAY[${"ARRAY[".repeat(n / 2)}1${"]".repeat(n / 2)}] = tags`,
+    ];
+    for (const where of hostile) {
+      const start = performance.now();
+      assert.throws(() => compileWhere(where, [], COLUMNS), WhereClauseError, where.slice(0, 40));
+      assert.ok(performance.now() - start < 1000, where.slice(0, 40));
+    }
+  });
+
+  test("the deepest accepted clause compiles and evaluates from a deep caller stack", () => {
+    // 100 negations of ((id + 1) + 1) ... nested 90 deep: id + 90, an even number of times negated.
+    const where = `${"- ".repeat(100)}${"(".repeat(90)}id${" + 1)".repeat(90)} = 91`;
+    const deep = (k: number): boolean => (k === 0 ? compileWhere(where, [], COLUMNS).matches({ id: "1" }) : deep(k - 1));
+    assert.equal(deep(3000), true);
+  });
+
+  test("random garbage, NUL bytes, huge numbers and deep nesting only ever raise WhereClauseError", () => {
+    let seed = 5;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const atoms = [
+      "id", "name", "ts", "tz", "d", "j", "tags", "1", "-1", "1e999", "9".repeat(400), `0x${"f".repeat(900)}`, "'x'", "NULL",
+      "'{{{{{{{1}}}}}}}'", "'[2147483647:2147483647]={1}'", "'294277-01-01'", "'9999999-01-01'", "'NaN'", "'\\'", "E'\\\\'",
+      "'{\"a\": 1}'", "$$x$$", "U&'\\0041'", "'\u0000'", "'\ud800'", "(SELECT 1)", "now()", "ARRAY[1,2]", "'1e-999'",
+    ];
+    const ops = ["=", "<", "+", "*", "/", "||", "@>", "LIKE", "AND", "OR", "::int4", "::numeric", "::timestamp", "::int4[]", "IS NULL"];
+    const expr = (depth: number): string => {
+      const r = rnd();
+      if (depth <= 0 || r < 0.3) return pick(atoms);
+      if (r < 0.4) return `(${expr(depth - 1)})`;
+      if (r < 0.5) return `NOT ${expr(depth - 1)}`;
+      const op = pick(ops);
+      return op.startsWith("::") || op === "IS NULL" ? `${expr(depth - 1)} ${op}` : `${expr(depth - 1)} ${op} ${expr(depth - 1)}`;
+    };
+    const garbage = () => Array.from({ length: Math.floor(rnd() * 40) }, () => String.fromCharCode(Math.floor(rnd() * (rnd() < 0.8 ? 128 : 0x10000)))).join("");
+    let accepted = 0;
+    for (let i = 0; i < 3000; i++) {
+      const where = rnd() < 0.2 ? garbage() : rnd() < 0.2 ? expr(3) + garbage() : expr(4);
+      try {
+        compileWhere(where, [], COLUMNS);
+        accepted++;
+      } catch (e) {
+        assert.ok(e instanceof WhereClauseError, `${JSON.stringify(where)}: ${String(e)}`);
+      }
+    }
+    assert.ok(accepted > 50, `only ${accepted} accepted: the generator tests little`);
+  });
 });
