@@ -20,7 +20,7 @@ import { now, type ClockOffset } from "./lib/clock.ts";
 import { GeneratorPool, type RoundTimes } from "./lib/generators.ts";
 import type { FromFloor, HttpSample, ToFloor } from "./lib/ipc.ts";
 import { BENCH_TABLE, benchValue, connectClient, createBenchTable, startBenchPostgres, UPDATE_SQL } from "./lib/postgres.ts";
-import { cleanupAll, forkTs, GC_ON_SIGNAL_FLAGS, installExitHandlers, onCleanup, readCpuMs, readMemory, readMemoryAfterGc, sleep, stopChild, waitQuiet } from "./lib/procs.ts";
+import { cleanupAll, forkTs, GC_ON_SIGNAL_FLAGS, installExitHandlers, onCleanup, readCpuMs, readMemory, readMemoryAfterGc, sleep, type SettledMemory, stopChild, waitQuiet } from "./lib/procs.ts";
 import { defaultResultPath, environment, fmtMs, fmtRatio, RESULTS_DIR, table, writeJson } from "./lib/report.ts";
 import { startRuncastServer } from "./lib/runcast-server.ts";
 import { ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
@@ -72,6 +72,8 @@ export interface RoundResult {
   generatorCpuMs: number;
   /** CLOCK_MONOTONIC µs (the clock of V8 CPU profiles) from the trigger until the last response was in. */
   monotonicUs: [number, number];
+  /** The same from then until the re-issued requests were taken in and everything was quiet. */
+  reissueMonotonicUs: [number, number];
 }
 
 export interface FanoutTargetResult {
@@ -96,6 +98,11 @@ export interface FanoutTargetResult {
     perHeldKb: number;
     /** The same from the plain readings taken just before the GCs (includes garbage not yet collected). */
     withoutGc: { idleRssKb: number; heldRssKb: number; perHeldKb: number };
+    /**
+     * V8 heap used + external memory after the GCs (process.memoryUsage(), read by the bench's preload):
+     * what is retained, without the allocator's and V8's spare capacity that makes RSS jump by tens of MiB.
+     */
+    heap: { idleKb: number; heldKb: number; perHeldKb: number };
     /** Server RSS with N/2 held, KiB. */
     halfRssKb: number;
     /** (held − half) / (N − N/2), KiB: the marginal cost, without one-time growth. */
@@ -223,8 +230,7 @@ function latencies(round: RoundTimes, from: number): number[] {
   return out;
 }
 
-/** RSS after full GCs, and the plain reading just before them (KiB). */
-type Memory = { rssKb: number; hwmKb: number; rawRssKb: number };
+type Memory = SettledMemory;
 
 /** What is gathered about one target while its N subscribers are held. */
 interface TargetRun {
@@ -291,7 +297,7 @@ async function hold(run: TargetRun, n: number, gens: GeneratorPool, opts: Fanout
   opts.log(
     `${tag} ${n} held after ${fmtMs(run.setupMs)} ms; server RSS after GC ${Math.round(run.idle.rssKb / 1024)} → ${Math.round(run.half.rssKb / 1024)} → ${Math.round(run.held.rssKb / 1024)} MiB: ` +
       `${((run.held.rssKb - run.idle.rssKb) / n).toFixed(1)} KiB per held request (second half alone ${((run.held.rssKb - run.half.rssKb) / (n - first)).toFixed(1)}; ` +
-      `without GC ${((run.held.rawRssKb - run.idle.rawRssKb) / n).toFixed(1)})`,
+      `without GC ${((run.held.rawRssKb - run.idle.rawRssKb) / n).toFixed(1)}); heap+external ${((run.held.heapKb - run.idle.heapKb) / n).toFixed(1)} KiB per held request`,
   );
 }
 
@@ -310,6 +316,7 @@ async function round(run: TargetRun, label: string, gens: GeneratorPool, opts: F
   const serverCpuFanout = readCpuMs(target.pid) - serverCpu0;
   if (opts.reissue === "deferred") await gens.rearm(target.name);
   await quiet(pids);
+  const mono2 = monotonicUs();
   const fromSend = latencies(times, t0);
   const fromCommit = latencies(times, t1);
   const r: RoundResult = {
@@ -322,6 +329,7 @@ async function round(run: TargetRun, label: string, gens: GeneratorPool, opts: F
     serverCpuMs: readCpuMs(target.pid) - serverCpu0,
     generatorCpuMs: gens.cpuMs() - genCpu0,
     monotonicUs: [mono0, mono1],
+    reissueMonotonicUs: [mono1, mono2],
   };
   run.rounds.push(r);
   run.fromSend.push(...fromSend);
@@ -355,6 +363,11 @@ function finish(run: TargetRun, n: number, after: { rssKb: number; hwmKb: number
       idleRssKb: run.idle.rssKb,
       heldRssKb: run.held.rssKb,
       perHeldKb: Math.round(perHeldKb * 100) / 100,
+      heap: {
+        idleKb: run.idle.heapKb,
+        heldKb: run.held.heapKb,
+        perHeldKb: Math.round(((run.held.heapKb - run.idle.heapKb) / n) * 100) / 100,
+      },
       withoutGc: {
         idleRssKb: run.idle.rawRssKb,
         heldRssKb: run.held.rawRssKb,
@@ -432,7 +445,7 @@ export async function runFanout(opts: FanoutOptions): Promise<FanoutResult[]> {
 }
 
 export function fanoutTable(results: FanoutResult[]): string {
-  const rows = [["fan-out (ms, until body received)", "N", "p50", "p99", "max", "p50 from commit", "p99 from commit", "RSS/held KiB", "2nd half", "no GC", "server CPU ms fan-out", "server CPU ms round", "client CPU ms round"]];
+  const rows = [["fan-out (ms, until body received)", "N", "p50", "p99", "max", "p50 from commit", "p99 from commit", "RSS/held KiB", "2nd half", "no GC", "heap/held KiB", "server CPU ms fan-out", "server CPU ms round", "client CPU ms round"]];
   for (const r of results) {
     for (const t of [r.runcast, r.floor]) {
       if (!t) continue;
@@ -447,6 +460,7 @@ export function fanoutTable(results: FanoutResult[]): string {
         t.memory.perHeldKb.toFixed(1),
         t.memory.marginalPerHeldKb.toFixed(1),
         t.memory.withoutGc.perHeldKb.toFixed(1),
+        t.memory.heap.perHeldKb.toFixed(1),
         String(t.cpuMsPerRound.serverFanout),
         String(t.cpuMsPerRound.server),
         String(t.cpuMsPerRound.generators),

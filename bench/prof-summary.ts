@@ -3,11 +3,12 @@
  * Runcast's and the floor's, under `npm run bench:sync -- --cpu-prof`): self time by function and by where
  * the code lives (Runcast's sources, each dependency, Node's internals, GC, idle).
  *
- *   node --import tsx bench/prof-summary.ts bench/results/prof/CPU.….cpuprofile [--top 30] [--windows RESULT.json]
+ *   node --import tsx bench/prof-summary.ts bench/results/prof/CPU.….cpuprofile [--top 30] [--windows RESULT.json [--phase fanout|reissue]]
  *
  * With --windows, only samples taken during the measured fan-out rounds count: the result JSON records
- * each round's CLOCK_MONOTONIC window (V8 profiles use that clock) and each server's pid, which the
- * profile's file name carries (CPU.<date>.<time>.<pid>.….cpuprofile).
+ * each round's CLOCK_MONOTONIC windows (V8 profiles use that clock) and each server's pid, which the
+ * profile's file name carries (CPU.<date>.<time>.<pid>.….cpuprofile). --phase reissue takes the part of
+ * each round after the fan-out instead: taking in the N re-issued live requests.
  */
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -93,7 +94,7 @@ interface TargetWindows {
   target: string;
   n: number;
   serverPid: number;
-  rounds: { monotonicUs: [number, number] }[];
+  rounds: { monotonicUs: [number, number]; reissueMonotonicUs: [number, number] }[];
 }
 
 interface WindowSource {
@@ -101,22 +102,26 @@ interface WindowSource {
 }
 
 /** The measured rounds of the server (Runcast or floor) whose pid is in the profile's file name. */
-function windowsFor(resultFile: string, profileFile: string): { label: string; windows: [number, number][] } | undefined {
+function windowsFor(resultFile: string, profileFile: string, phase: string): { label: string; windows: [number, number][] } | undefined {
   const pid = Number(/CPU\.\d+\.\d+\.(\d+)\./.exec(profileFile)?.[1]);
   const result = JSON.parse(readFileSync(resultFile, "utf8")) as WindowSource;
   for (const f of result.fanout ?? []) {
     for (const t of [f.runcast, f.floor]) {
-      if (t?.serverPid === pid) return { label: `${t.target} at N=${t.n}`, windows: t.rounds.map((r) => r.monotonicUs) };
+      if (t?.serverPid === pid) {
+        return { label: `${t.target} at N=${t.n}, ${phase}`, windows: t.rounds.map((r) => (phase === "reissue" ? r.reissueMonotonicUs : r.monotonicUs)) };
+      }
     }
   }
   return undefined;
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { top: { type: "string" }, windows: { type: "string" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { top: { type: "string" }, windows: { type: "string" }, phase: { type: "string" } }, allowPositionals: true });
+  const phase = values.phase ?? "fanout";
+  if (phase !== "fanout" && phase !== "reissue") throw new Error("--phase must be fanout or reissue");
   const top = Number(values.top ?? 30);
   for (const file of positionals) {
-    const w = values.windows ? windowsFor(values.windows, file) : undefined;
+    const w = values.windows ? windowsFor(values.windows, file, phase) : undefined;
     if (values.windows && !w) {
       process.stdout.write(`${file}: no fan-out of this server pid in ${values.windows}; skipped\n`);
       continue;

@@ -1,7 +1,8 @@
 import { fork, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 /** The repository root (bench/ lives directly under it). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -116,18 +117,40 @@ export function readMemory(pid: number): { rssKb: number; hwmKb: number } {
   return { rssKb: field("VmRSS"), hwmKb: field("VmHWM") };
 }
 
+/** A reading of a server's memory after forced full GCs, KiB. */
+export interface SettledMemory {
+  /** VmRSS after the GCs. */
+  rssKb: number;
+  hwmKb: number;
+  /** VmRSS just before the GCs. */
+  rawRssKb: number;
+  /** V8 heap in use plus memory held outside it (Buffers, native), after the GCs: what the process retains. */
+  heapKb: number;
+}
+
 /**
- * RSS after two full garbage collections (the process must run with GC_ON_SIGNAL_FLAGS) and a quiet moment,
- * next to the plain reading taken just before.
+ * Memory after two full garbage collections (the process must run with GC_ON_SIGNAL_FLAGS, whose preload
+ * answers SIGUSR2 with a GC and a process.memoryUsage() file) and a quiet moment.
  */
-export async function readMemoryAfterGc(pid: number): Promise<{ rssKb: number; hwmKb: number; rawRssKb: number }> {
+export async function readMemoryAfterGc(pid: number): Promise<SettledMemory> {
   const raw = readMemory(pid);
+  const file = join(tmpdir(), `runcast-bench-mem-${pid}.json`);
+  rmSync(file, { force: true });
   for (let i = 0; i < 2; i++) {
     process.kill(pid, "SIGUSR2");
     await sleep(150);
   }
   await waitQuiet([pid], { maxMs: 5_000 });
-  return { ...readMemory(pid), rawRssKb: raw.rssKb };
+  let usage: { heapUsed: number; external: number } | undefined;
+  for (let i = 0; i < 50 && !usage; i++) {
+    try {
+      usage = JSON.parse(readFileSync(file, "utf8")) as { heapUsed: number; external: number };
+    } catch {
+      await sleep(20);
+    }
+  }
+  rmSync(file, { force: true });
+  return { ...readMemory(pid), rawRssKb: raw.rssKb, heapKb: usage ? Math.round((usage.heapUsed + usage.external) / 1024) : Number.NaN };
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
