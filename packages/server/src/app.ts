@@ -12,6 +12,7 @@ import { authenticate, type AuthEnv } from "./auth/middleware.ts";
 import type { Engine } from "./engine/engine.ts";
 import { RuncastError } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import type { LoopDelay } from "./loop-delay.ts";
 import type { SubscriptionLimiter } from "./realtime/limits.ts";
 import { allowOrigin } from "./realtime/cors.ts";
 import { EXPOSED_HEADERS } from "./realtime/protocol.ts";
@@ -30,6 +31,8 @@ export interface AppDeps {
   maxBodyBytes: number;
   sseMaxUnsentBytes: number;
   shapeTables: string[];
+  /** The event loop's recent worst delay, reported by /healthz. */
+  loopDelay: LoopDelay;
   /** Aborts every held request when the node shuts down. */
   shutdown: AbortSignal;
 }
@@ -70,7 +73,8 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     }
     const replication = deps.sync.streaming ? "streaming" : "not streaming";
     const ok = database === "reachable" && deps.sync.streaming;
-    return c.json({ ok, database, replication }, ok ? 200 : 503);
+    const eventLoopDelayMs = Math.round(deps.loopDelay.maxMs * 10) / 10;
+    return c.json({ ok, database, replication, eventLoopDelayMs }, ok ? 200 : 503);
   });
 
   const limit = bodyLimit({

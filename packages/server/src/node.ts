@@ -13,6 +13,7 @@ import { RUNCAST_SCHEMA } from "./db/schema.ts";
 import { createPool } from "./db/pool.ts";
 import { Engine } from "./engine/engine.ts";
 import type { Logger } from "./log.ts";
+import { LoopDelay } from "./loop-delay.ts";
 import { LocalSubscriptionLimiter } from "./realtime/limits.ts";
 import { SyncService } from "./sync/sync-service.ts";
 
@@ -108,6 +109,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     });
 
     const keys = new KeyStore(pool);
+    const loopDelay = new LoopDelay();
+    cleanups.push(() => loopDelay.stop());
     const app = buildApp({
       pool,
       engine,
@@ -119,6 +122,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       maxBodyBytes: config.maxBodyBytes,
       sseMaxUnsentBytes: config.sseMaxUnsentBytes,
       shapeTables: config.shapeTables,
+      loopDelay,
       shutdown: shutdown.signal,
     });
     const server: ServerType = await new Promise((resolve, reject) => {

@@ -49,6 +49,8 @@ export interface ReplicationStreamOptions {
  * lib/connection.js writes CopyData with `sendCopyFromChunk` and CopyDone with `endCopyFrom`.
  */
 interface CopyBothConnection {
+  /** The socket (net.Socket). */
+  stream: { pause(): void; resume(): void };
   on(event: "copyData", listener: (msg: { chunk: Buffer }) => void): void;
   once(event: "replicationStart", listener: () => void): void;
   removeListener(event: "replicationStart", listener: () => void): void;
@@ -128,6 +130,15 @@ export class ReplicationStream {
       if (head.endLsn > this.#confirmed) this.#confirmed = head.endLsn;
     }
     this.#advanceWhenIdle();
+  }
+
+  /** Stops reading from the server (ingestion is behind); status updates still go out. */
+  pause(): void {
+    this.#copy?.stream.pause();
+  }
+
+  resume(): void {
+    this.#copy?.stream.resume();
   }
 
   stop(): Promise<void> {

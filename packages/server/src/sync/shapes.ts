@@ -8,12 +8,7 @@ import { DeliveredXids } from "./recent.ts";
 import { Shape, type LogMode, type ReplicaMode, type ShapeLimits, type ShapeSpec } from "./shape.ts";
 import { takeSnapshot } from "./snapshot.ts";
 import { loadTableInfo, loadTableInfoByOid, sameTableShape, type TableInfo, type TableName } from "./table-info.ts";
-import { compileWhere, WhereClauseError } from "./where/index.ts";
-
-/** A where clause that exceeded its evaluation budget on a live change (where/ raises WhereBudgetError). */
-function isBudgetError(err: unknown): err is Error {
-  return err instanceof Error && err.name === "WhereBudgetError";
-}
+import { compileWhere, WhereBudgetError, WhereClauseError } from "./where/index.ts";
 
 /** A shape as requested: what identifies it (Electric's shape identity, plus the projection). */
 export interface ShapeDefinition {
@@ -44,6 +39,8 @@ const CREATE_ATTEMPTS = 3;
 /** How long a definition whose where clause blew the evaluation budget is refused. */
 const POISON_MS = 10 * 60_000;
 const NODE_TAG = randomBytes(3).toString("hex");
+/** Longest stretch of ingestion work before yielding to the event loop (SPEC.md I2). */
+const SLICE_MS = 8;
 
 /** Handles are never reused, across restarts and nodes: definition hash, time, sequence, node tag (SPEC.md H1). */
 function newHandle(key: string): string {
@@ -74,6 +71,12 @@ export class ShapeRegistry {
   readonly #poisoned = new Map<string, { message: string; until: number }>();
   readonly #dirty = new Set<Shape>();
   #wakeScheduled = false;
+  readonly #queue: { tx: Transaction; done: () => void }[] = [];
+  /** The transaction being applied, when a slice ended before all its shapes had it. */
+  #current: { tx: Transaction; done: () => void; targets: [Shape, Change[]][]; next: number } | undefined;
+  #draining = false;
+  #closed = false;
+  #onBacklog: ((backlog: number) => void) | undefined;
   readonly #timer: NodeJS.Timeout;
   /** Commit LSN of the last transaction applied (the `global_last_seen_lsn`). */
   lastLsn = 0n;
@@ -121,12 +124,61 @@ export class ShapeRegistry {
   }
 
   /**
-   * Ingestion: appends one committed transaction to every shape it affects, synchronously, in commit order.
-   * A shape that throws is invalidated alone (I1); the transaction counts as applied only afterwards.
+   * Ingestion: appends one committed transaction to every shape it affects, in commit order; `done` runs
+   * once it is applied (the caller then acknowledges it). A shape that throws is invalidated alone (I1).
+   * Work is done in slices of at most SLICE_MS: a transaction whose shapes are expensive to evaluate yields
+   * to the event loop between shapes, so the server keeps answering (I2); later transactions wait in order.
    */
-  apply(tx: Transaction): void {
-    // L1: a reconnected stream replays from the slot's confirmed position; what was applied is skipped.
-    if (tx.commitLsn <= this.lastLsn) return;
+  ingest(tx: Transaction, done: () => void): void {
+    this.#queue.push({ tx, done });
+    if (!this.#draining) this.#drain();
+  }
+
+  /** Transactions received and not yet applied (the caller pauses replication when it grows). */
+  get backlog(): number {
+    return this.#queue.length + (this.#current ? 1 : 0);
+  }
+
+  #drain(): void {
+    this.#draining = true;
+    const sliceStart = performance.now();
+    while (!this.#closed) {
+      if (!this.#current) {
+        const next = this.#queue.shift();
+        if (!next) break;
+        // L1: a reconnected stream replays from the slot's confirmed position; what was applied is skipped.
+        if (next.tx.commitLsn <= this.lastLsn) {
+          next.done();
+          continue;
+        }
+        this.#current = { ...next, targets: [...this.#route(next.tx)], next: 0 };
+      }
+      const cur = this.#current;
+      while (cur.next < cur.targets.length) {
+        const [shape, changes] = cur.targets[cur.next++] as [Shape, Change[]];
+        this.#applyTo(shape, changes.length === cur.tx.changes.length ? cur.tx : { ...cur.tx, changes });
+        if (performance.now() - sliceStart > SLICE_MS && (cur.next < cur.targets.length || this.#queue.length)) {
+          this.#onBacklog?.(this.backlog);
+          setImmediate(() => this.#drain());
+          return;
+        }
+      }
+      this.#current = undefined;
+      this.#delivered.add(cur.tx.xid, cur.tx.commitLsn);
+      this.lastLsn = cur.tx.commitLsn;
+      cur.done();
+    }
+    this.#draining = false;
+    this.#onBacklog?.(this.backlog);
+  }
+
+  /** Called with the backlog when a slice ends early and when the queue empties. */
+  onBacklog(fn: (backlog: number) => void): void {
+    this.#onBacklog = fn;
+  }
+
+  /** The shapes a transaction can affect, each with its changes. */
+  #route(tx: Transaction): Map<Shape, Change[]> {
     const perShape = new Map<Shape, Change[]>();
     const add = (shape: Shape, change: Change) => {
       const list = perShape.get(shape);
@@ -155,17 +207,17 @@ export class ShapeRegistry {
         }
       }
     }
-    for (const [shape, changes] of perShape) {
-      try {
-        shape.apply(changes.length === tx.changes.length ? tx : { ...tx, changes });
-      } catch (err) {
-        this.#fail(shape, err);
-      }
-      if (shape.state === "invalid") this.#remove(shape);
-      if (shape.dirty) this.#markDirty(shape);
+    return perShape;
+  }
+
+  #applyTo(shape: Shape, tx: Transaction): void {
+    try {
+      shape.apply(tx);
+    } catch (err) {
+      this.#fail(shape, err);
     }
-    this.#delivered.add(tx.xid, tx.commitLsn);
-    this.lastLsn = tx.commitLsn;
+    if (shape.state === "invalid") this.#remove(shape);
+    if (shape.dirty) this.#markDirty(shape);
   }
 
   /** Every shape on the table gets must-refetch (truncate, schema change). */
@@ -213,6 +265,7 @@ export class ShapeRegistry {
   }
 
   close(): void {
+    this.#closed = true;
     clearInterval(this.#timer);
     for (const shape of [...this.#byKey.values()]) {
       shape.invalidate(new Error("the server is shutting down"));
@@ -227,7 +280,7 @@ export class ShapeRegistry {
 
   #fail(shape: Shape, err: unknown): void {
     shape.invalidate(err instanceof Error ? err : new Error(String(err)));
-    if (isBudgetError(err)) {
+    if (err instanceof WhereBudgetError) {
       this.#poisoned.set(shape.key, {
         message: `the where clause is too expensive to evaluate on live changes (${err.message}); simplify it`,
         until: Date.now() + POISON_MS,
@@ -255,7 +308,7 @@ export class ShapeRegistry {
     for (let attempt = 1; ; attempt++) {
       const shape = await this.#createOnce(def, key);
       if (shape.state === "ready") return shape;
-      if (isBudgetError(shape.invalidReason)) {
+      if (shape.invalidReason instanceof WhereBudgetError) {
         throw badRequest("where_too_expensive", `the where clause is too expensive to evaluate on live changes: ${shape.invalidReason.message}`, "where");
       }
       if (attempt >= CREATE_ATTEMPTS) {
@@ -274,6 +327,8 @@ export class ShapeRegistry {
     // one delivered before that the snapshot does not see makes it be taken again (C2).
     this.#add(shape);
     const registeredAt = this.lastLsn;
+    // A transaction half-applied (its slice yielded) was routed before this shape existed: buffer it too.
+    if (this.#current) shape.apply(this.#current.tx);
     try {
       const snap = await takeSnapshot(this.#pool, spec, def.log === "full", this.#opts.snapshotTimeoutMs);
       if (this.#delivered.missedBy(snap.xids, registeredAt)) {
@@ -294,7 +349,7 @@ export class ShapeRegistry {
           headers: { "retry-after": "5" },
         });
       }
-      if (isBudgetError(err)) {
+      if (err instanceof WhereBudgetError) {
         throw badRequest("where_too_expensive", `the where clause is too expensive to evaluate on live changes: ${err.message}`, "where");
       }
       throw err;

@@ -22,6 +22,8 @@ type TxListener = (tx: Transaction) => void;
 /** Reconnect backoff after the replication connection drops: full jitter, capped (SPEC.md R2). */
 const RECONNECT_MIN_MS = 200;
 const RECONNECT_MAX_MS = 10_000;
+/** Transactions received but not yet applied before the replication socket stops being read. */
+const MAX_BACKLOG = 1_000;
 
 /**
  * The node's one logical-replication stream feeding the shape registry. Each transaction is applied
@@ -47,6 +49,11 @@ export class SyncService {
     this.#opts = opts;
     this.publication = new Publication(pool, opts.publicationName);
     this.registry = new ShapeRegistry(pool, this.publication, opts.registry);
+    // Backpressure: stop reading the replication socket while ingestion is far behind (SPEC.md I2).
+    this.registry.onBacklog((backlog) => {
+      if (backlog > MAX_BACKLOG) this.#stream?.pause();
+      else if (backlog === 0) this.#stream?.resume();
+    });
   }
 
   get streaming(): boolean {
@@ -111,15 +118,16 @@ export class SyncService {
         for (const ch of tx.changes) {
           if (ch.kind === "insert" && ch.relation.id === this.#ddlTable && ch.new.objid) this.registry.invalidateTable(Number(ch.new.objid));
         }
-        this.registry.apply(tx);
-        stream.acknowledge(tx.commitLsn);
-        for (const fn of this.#listeners) {
-          try {
-            fn(tx);
-          } catch (err) {
-            this.#opts.log(`a transaction listener failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.registry.ingest(tx, () => {
+          stream.acknowledge(tx.commitLsn);
+          for (const fn of this.#listeners) {
+            try {
+              fn(tx);
+            } catch (err) {
+              this.#opts.log(`a transaction listener failed: ${err instanceof Error ? err.message : String(err)}`);
+            }
           }
-        }
+        });
       },
       onRelationChanged: (before) => {
         this.#opts.log(`schema of ${before.schema}.${before.name} changed: its shapes must be refetched`);
@@ -131,6 +139,7 @@ export class SyncService {
     });
     this.#stream = stream;
     await stream.start();
+    if (this.registry.backlog > MAX_BACKLOG) stream.pause();
     this.#failures = 0;
     this.#streamedBefore = true;
     if (reconnecting) {

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateSecretKey } from "../auth/keys.ts";
+import { TEST_DIR_PREFIX } from "./pg.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/runcast.js", import.meta.url));
+
+export interface ServerProcess {
+  url: string;
+  secretKey: string;
+  child: ChildProcess;
+  /** Resident memory of the server process, bytes (from /proc). */
+  rss(): number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `runcast start` in its own process over `databaseUrl`, as operators run it, so that tests measure the
+ * server alone (its memory, its responsiveness) and not their own clients. `stop()` sends SIGTERM and waits.
+ */
+export async function spawnServer(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const secretKey = generateSecretKey();
+  const dataDir = mkdtempSync(join(tmpdir(), TEST_DIR_PREFIX));
+  const child = spawn(process.execPath, [BIN, "start", "--port", String(port), "--data-dir", dataDir], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      RUNCAST_SECRET_KEY: secretKey,
+      RUNCAST_HOST: "127.0.0.1",
+      RUNCAST_NODE_ID: `proc_${port}`,
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`runcast start exited (${child.exitCode}): ${out}`);
+    }
+    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`runcast start did not become healthy in 30 s: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    secretKey,
+    child,
+    rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024,
+    output: () => out,
+    stop,
+  };
+}
