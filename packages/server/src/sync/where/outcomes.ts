@@ -1,9 +1,9 @@
 /**
- * Sets of possible three-valued results, as bit masks. A boolean subexpression that raises an error in PostgreSQL
- * could have been skipped there (AND/OR short-circuits, the planner reordering or folding quals), so the evaluator
- * treats it as "any of TRUE, FALSE, NULL" and combines sets: a row matches when the set is {TRUE}, does not when
- * TRUE is not in the set, and only otherwise is it an error (W6). When PostgreSQL finishes a query, every error it
- * skipped was in a part whose value did not matter, so this gives PostgreSQL's answer for that row.
+ * Sets of possible three-valued results, as bit masks, for clauses nothing in which can raise in PostgreSQL (W6,
+ * W12). There the only errors are the row's own: a column missing from the row, or text that is not a valid value.
+ * Such a part counts as "any of TRUE, FALSE, NULL" and sets are combined: a row matches when the set is {TRUE},
+ * does not when TRUE is not in the set, and only otherwise is the error raised. Clauses that can raise are not
+ * evaluated this way: their order is fixed by the printed SQL and followed exactly (evaluate.ts compileExpr).
  */
 import type { BoolTestKind } from "./ast.ts";
 
