@@ -68,6 +68,9 @@ describe("step budget (W9)", () => {
       ["status IN ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j')", [], { status: "j" }],
       ["id = $1 AND status <> 'closed' AND tags && '{urgent}'", ["7"], { id: "7", status: "new", tags: "{urgent}" }],
       ["n > 1.5 AND j = '{\"a\": 1}'", [], { n: "2.25", j: '{"a": 1}' }],
+      // A long param list is hashed once when compiling, as PostgreSQL hashes constant arrays of 9 or more.
+      ["id = ANY($1)", [`{${Array.from({ length: 5000 }, (_, i) => i).join(",")}}`], { id: "4999" }],
+      ["status <> ALL($1)", [`{${Array.from({ length: 5000 }, (_, i) => `s${i}`).join(",")}}`], { status: "x" }],
     ];
     for (const [where, params, row] of cheap) {
       assert.equal(compileWhere(where, params, COLUMNS, { stepBudget: 300 }).matches({ ...EMPTY, ...row }), true, where);

@@ -71,14 +71,14 @@ function testCompare(op: string, c: number): boolean {
   }
 }
 
-/** Constant arrays at least this long are searched through a hash set by `= ANY` and `<> ALL` (as PostgreSQL does from 9). */
+/** Constant (or param) arrays at least this long are searched through a hash set by `= ANY` and `<> ALL`, as PostgreSQL does from 9. */
 const HASHED_ARRAY_MIN = 9;
 
 function quantified(e: Expr & { kind: "quantified" }): Evaluator {
   const [l, r] = [compileExpr(e.left), compileExpr(e.right)];
   const equality = e.op === "=" || e.op === "<>";
   const hashable = (e.op === "=" && !e.all) || (e.op === "<>" && e.all);
-  const constant = e.right.kind === "const" ? (e.right.value as PgArray | null) : null;
+  const constant = e.right.kind === "const" || e.right.kind === "param" ? (e.right.value as PgArray | null) : null;
   if (hashable && constant && constant.items.length >= HASHED_ARRAY_MIN) {
     const keys = new Set(constant.items.filter((x) => x !== null).map((x) => hashKey(e.domain, x)));
     const sawNull = constant.items.includes(null);

@@ -49,8 +49,3 @@ export function testOutcomes(a: number, test: BoolTestKind, negated: boolean): n
 export function outcomeOf(v: boolean | null): number {
   return v === null ? NULL : v ? TRUE : FALSE;
 }
-
-/** The single value a set stands for, or undefined when it has several. */
-export function valueOf(a: number): boolean | null | undefined {
-  return a === TRUE ? true : a === FALSE ? false : a === NULL ? null : undefined;
-}
