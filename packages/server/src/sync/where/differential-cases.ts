@@ -160,4 +160,9 @@ export const CASES: Case[] = [
   { where: "n * n * n * n * n * n * n * n > 0 AND n / 7 < 1" },
   { where: "f8 * 1e300 > 1 OR f8 IS NULL", pgError: true },
   { where: "name LIKE \"Title\" OR \"Title\" LIKE name" },
+  // Lists of 9 or more constants are hashed (numeric keys ignore trailing zeros; NaN = NaN and -0 = 0 for floats).
+  { where: "n IN (1.500, 0.10, 2.5, 0, 'NaN', 'Infinity', -0.5, 7, 8, 9)", minMatches: 1 },
+  { where: "f8 IN (0.1, 'NaN', 0, 2.5, 3.5, 1e10, 7, 8, 9, 10) OR f4 NOT IN (0.5, 2.5, 'NaN', 0, 1, 2, 3, 4, 5, NULL)", minMatches: 1 },
+  { where: "name NOT IN ('alice', 'bob', 'B', 'b', 'zoë', 'a_b', '', ' space', 'ａ')", collationDependent: false, minMatches: 1 },
+  { where: "u = ANY($1) OR j = ANY(ARRAY['1', '\"str\"', 'null', '{\"a\": 1.0}', '[1, 2]', '2', '3', '4', '5']::jsonb[])", params: ["{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,00000001-0000-0000-0000-000000000000,00000002-0000-0000-0000-000000000000,00000003-0000-0000-0000-000000000000,00000004-0000-0000-0000-000000000000,00000005-0000-0000-0000-000000000000,00000006-0000-0000-0000-000000000000,00000007-0000-0000-0000-000000000000,00000008-0000-0000-0000-000000000000,NULL}"], minMatches: 1 },
 ];
