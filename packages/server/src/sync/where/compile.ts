@@ -93,7 +93,7 @@ function paramList(params: Record<string, string> | string[]): string[] {
 
 /** Parse and type-check. */
 function analyse(where: string, params: string[], columns: ColumnInfo[], printed: boolean): { expr: Expr; checker: Checker } {
-  const checker = new Checker(columns, params);
+  const checker = new Checker(columns, params, printed ? Infinity : WHERE_LIMITS.maxCheckedNodes);
   const expr = checker.coerce(checker.check(parseWhere(where, printed)), BOOL, "implicit", "WHERE");
   return { expr, checker };
 }
