@@ -5,7 +5,7 @@
  * Casts that depend on session settings (anything to/from timestamptz, float and date/time to text) are absent.
  */
 import type { BaseType, SqlType } from "./ast.ts";
-import { ELEMENT_COMPARE_STEPS, UNMETERED, charge, type Meter } from "./budget.ts";
+import { ELEMENT_COMPARE_STEPS, UNMETERED, charge, decimalConversionCost, type Meter } from "./budget.ts";
 import { WhereEvaluationError } from "./errors.ts";
 import { dateToTimestamp, dateToTimestampForComparison, timestampToDate } from "./pg-datetime.ts";
 import { decimalToFloat4, float8ToFloat4, floatToBigInt } from "./pg-float.ts";
@@ -69,6 +69,8 @@ function rule(from: BaseType, to: BaseType): CastRule | undefined {
         run: (v, m = UNMETERED) => {
           const n = v as Numeric;
           const text = formatNumeric(n, m);
+          // Rounding to float4 may compare the decimal with a float4 midpoint exactly, as a BigInt.
+          if (text.length > 100) charge(m, decimalConversionCost(text.length));
           return n.kind === "finite" ? checkedFloat4(text, Number(text), !isZero(n)) : numericToFloat8(n);
         },
       };
