@@ -295,6 +295,18 @@ describe("run-time errors (W6)", () => {
     assert.equal(compileWhere("10 / id > 1", [], COLUMNS).sql, `(CASE WHEN (('10'::int4 / "id") > '1'::int4) THEN true ELSE false END)`);
   });
 
+  test("constant folding follows eval_const_expressions: what it never folds cannot fail the clause (W6)", () => {
+    assert.ok(compileWhere("id = 5 OR (false AND 1 / 0 = 1)", [], COLUMNS), "arguments after a deciding FALSE are not folded");
+    assert.throws(() => compileWhere("(1 / 0 = 1 AND false) OR id = 5", [], COLUMNS), /division by zero/);
+    assert.ok(compileWhere("coalesce(NULL, 1, 1 / 0) = id", [], COLUMNS), "COALESCE stops at its first non-null constant");
+    assert.throws(() => compileWhere("coalesce(id, 1 / 0) = 1", [], COLUMNS), /division by zero/);
+    assert.ok(compileWhere("false AND 1 / 0 = 1", [], COLUMNS));
+    // A deciding constant removes the part that could raise: nothing is evaluated per row.
+    assert.equal(matches("1 / id > 0 OR true", { id: "0" }), true);
+    assert.equal(matches("1 / id > 0 AND NULL", { id: "0" }), false);
+    assert.equal(matches("(NULL::int4 + id) / 0 > 1", { id: "0" }), false, "a strict operator with a NULL constant input is NULL");
+  });
+
   test("errors in constant parts are compile-time errors", () => {
     assert.throws(() => compileWhere("id = 1 / 0", [], COLUMNS), (e) => e instanceof WhereClauseError && /division by zero/.test(e.message));
     assert.throws(() => compileWhere("id = 2147483647 + 1", [], COLUMNS), /integer out of range/);
