@@ -9,6 +9,8 @@ export interface ShapeReaderOptions {
   token: string;
   /** A column whose value must only grow across updates (checked when given). */
   monotonic?: string;
+  /** A column that must grow by exactly one per update (no change may be skipped). */
+  increments?: string;
   /** Live requests are SSE instead of long-polls. */
   sse?: boolean;
 }
@@ -144,6 +146,10 @@ export class ShapeReader {
         const col = this.#opts.monotonic;
         if (col && m.value && col in m.value && had[col] !== undefined && Number(m.value[col]) <= Number(had[col])) {
           this.violations.push(`${key}.${col} went from ${had[col]} to ${m.value[col]}`);
+        }
+        const inc = this.#opts.increments;
+        if (inc && m.value && inc in m.value && Number(m.value[inc]) !== Number(had[inc]) + 1) {
+          this.violations.push(`${key}.${inc} went from ${had[inc]} to ${m.value[inc]}: a change was skipped`);
         }
         this.rows.set(key, { ...had, ...(m.value ?? {}) });
         break;
