@@ -49,6 +49,7 @@ interface CachedKey {
 export class KeyStore {
   readonly #pool: pg.Pool;
   readonly #cache = new Map<string, CachedKey>();
+  readonly #envKeys = new Map<string, { keys: string[]; at: number }>();
   readonly #ttlMs: number;
 
   constructor(pool: pg.Pool, ttlMs = 5_000) {
@@ -71,11 +72,17 @@ export class KeyStore {
   }
 
   /** The signing key of an environment (its newest active secret key). */
-  async keysForEnv(envId: string): Promise<string[]> {
+  async keysForEnv(envId: string, now = Date.now()): Promise<string[]> {
+    // Cached like envForKey: a held realtime request with a public token costs no query.
+    const hit = this.#envKeys.get(envId);
+    if (hit && now - hit.at < this.#ttlMs) return hit.keys;
     const { rows } = await this.#pool.query<{ secret_key: string }>(
       "SELECT secret_key FROM api_keys WHERE env_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC",
       [envId],
     );
-    return rows.map((r) => r.secret_key);
+    const keys = rows.map((r) => r.secret_key);
+    if (this.#envKeys.size > 10_000) this.#envKeys.clear();
+    this.#envKeys.set(envId, { keys, at: now });
+    return keys;
   }
 }
