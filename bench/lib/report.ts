@@ -3,19 +3,30 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { REPO_ROOT } from "./procs.ts";
+import { serverRoot } from "./runcast-server.ts";
 import type { Summary } from "./stats.ts";
 
 export const RESULTS_DIR = join(REPO_ROOT, "bench", "results");
 
-/** What the numbers were measured on: machine, Node, and the code (commit, and whether packages/ had local changes). */
+/**
+ * What the numbers were measured on: machine, Node, and the code: this checkout's commit (and whether
+ * packages/ had local changes), and the server's own when it runs from another checkout
+ * (RUNCAST_BENCH_SERVER_ROOT; a `git archive` export has no history, so say which commit it is in
+ * RUNCAST_BENCH_SERVER_COMMIT).
+ */
 export function environment() {
-  const git = (args: string[]) => {
+  const git = (args: string[], root = REPO_ROOT) => {
     try {
-      return execFileSync("git", ["-C", REPO_ROOT, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+      return execFileSync("git", ["-C", root, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     } catch {
       return undefined;
     }
   };
+  const root = serverRoot();
+  const server =
+    root === REPO_ROOT
+      ? { root: "this checkout", commit: git(["rev-parse", "HEAD"]) }
+      : { root, commit: process.env.RUNCAST_BENCH_SERVER_COMMIT || git(["rev-parse", "HEAD"], root) || "unknown" };
   const cpuList = cpus();
   return {
     node: process.version,
@@ -26,6 +37,8 @@ export function environment() {
     loadavgAtStart: loadavg().map((v) => Math.round(v * 100) / 100),
     commit: git(["rev-parse", "HEAD"]),
     uncommittedInPackages: (git(["status", "--porcelain", "--", "packages"]) ?? "").split("\n").filter(Boolean).length,
+    /** The Runcast server measured. */
+    server,
   };
 }
 
