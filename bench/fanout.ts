@@ -23,7 +23,7 @@ import { BENCH_TABLE, benchValue, connectClient, createBenchTable, startBenchPos
 import { cleanupAll, forkTs, GC_ON_SIGNAL_FLAGS, installExitHandlers, onCleanup, readCpuMs, readMemory, readMemoryAfterGc, sleep, type SettledMemory, stopChild, waitQuiet } from "./lib/procs.ts";
 import { defaultResultPath, environment, fmtMs, fmtRatio, RESULTS_DIR, table, writeJson } from "./lib/report.ts";
 import { startRuncastServer } from "./lib/runcast-server.ts";
-import { ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
+import { percentile, ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
 
 const FLOOR_SERVER = fileURLToPath(new URL("./floor-server.ts", import.meta.url));
 
@@ -86,6 +86,8 @@ export interface FanoutTargetResult {
   /** Same, from when the commit (the release request) returned. */
   fromCommit: Summary;
   rounds: RoundResult[];
+  /** Median over rounds of each round's p99 (from send). */
+  medianRoundP99: number;
   bodyBytes: number;
   setupMs: number;
   /** Server RSS, KiB; every reading but the last two is taken after two forced full GCs (SIGUSR2). */
@@ -122,9 +124,11 @@ export interface FanoutResult {
   n: number;
   runcast?: FanoutTargetResult;
   floor?: FanoutTargetResult;
-  /** runcast / floor, latency from send. */
+  /** runcast / floor, latency from send (all rounds pooled). */
   ratioP50?: number;
   ratioP99?: number;
+  /** runcast / floor of the median over rounds of each round's p99: one disturbed round does not move it. */
+  ratioMedianRoundP99?: number;
 }
 
 /** One server under test, as the measurement loop sees it. */
@@ -362,6 +366,7 @@ function finish(run: TargetRun, n: number, after: { rssKb: number; hwmKb: number
     fromSend: rounded(summarize(run.fromSend)),
     fromCommit: rounded(summarize(run.fromCommit)),
     rounds: run.rounds,
+    medianRoundP99: percentile([...run.rounds.map((r) => r.fromSend.p99)].sort((a, b) => a - b), 50),
     bodyBytes: run.bodyBytes,
     setupMs: Math.round(run.setupMs),
     memory: {
@@ -430,6 +435,7 @@ async function measureCount(n: number, gens: GeneratorPool, opts: FanoutOptions)
   if (entry.runcast && entry.floor) {
     entry.ratioP50 = ratio(entry.runcast.fromSend.p50, entry.floor.fromSend.p50);
     entry.ratioP99 = ratio(entry.runcast.fromSend.p99, entry.floor.fromSend.p99);
+    entry.ratioMedianRoundP99 = ratio(entry.runcast.medianRoundP99, entry.floor.medianRoundP99);
   }
   return entry;
 }
@@ -481,7 +487,7 @@ export function fanoutTable(results: FanoutResult[]): string {
     // Below this many held requests, RSS moves more from V8's spare capacity than from the requests.
     const readable = r.n >= 2000;
     lines.push(
-      `N=${r.n}: runcast/floor p99 ${fmtRatio(r.ratioP99, FANOUT_TARGETS.p99Ratio)} (target ≤ ${FANOUT_TARGETS.p99Ratio}), p50 ${fmtRatio(r.ratioP50 ?? Number.NaN)}; ` +
+      `N=${r.n}: runcast/floor p99 ${fmtRatio(r.ratioP99, FANOUT_TARGETS.p99Ratio)} (target ≤ ${FANOUT_TARGETS.p99Ratio}; median of round p99s ${fmtRatio(r.ratioMedianRoundP99 ?? Number.NaN)}), p50 ${fmtRatio(r.ratioP50 ?? Number.NaN)}; ` +
         `RSS per held request ${rss.toFixed(1)} KiB ${readable ? (rss <= FANOUT_TARGETS.perHeldKb ? "✓" : "✗") : "(too few requests to judge RSS)"} (target ≤ ${FANOUT_TARGETS.perHeldKb}), ` +
         `retained heap ${mem?.heap.perHeldKb.toFixed(1)} KiB (floor ${r.floor?.memory.heap.perHeldKb.toFixed(1)})`,
     );
@@ -490,8 +496,8 @@ export function fanoutTable(results: FanoutResult[]): string {
 }
 
 export const FANOUT_MODES = {
-  quick: { counts: [500], rounds: 3, warmupSubscribers: 100, warmupRounds: 2 },
-  full: { counts: [1000, 5000], rounds: 5, warmupSubscribers: 200, warmupRounds: 3 },
+  quick: { counts: [500], rounds: 5, warmupSubscribers: 100, warmupRounds: 2 },
+  full: { counts: [1000, 5000], rounds: 8, warmupSubscribers: 200, warmupRounds: 3 },
 } as const;
 
 /** Options shared by the CLIs (sync.ts reuses these). */
