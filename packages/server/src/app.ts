@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import type pg from "pg";
 import { batchRoutes } from "./api/batch-routes.ts";
 import { metadataRoutes } from "./api/metadata-routes.ts";
@@ -14,8 +13,7 @@ import { RuncastError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { LoopDelay } from "./loop-delay.ts";
 import type { SubscriptionLimiter } from "./realtime/limits.ts";
-import { allowOrigin } from "./realtime/cors.ts";
-import { EXPOSED_HEADERS } from "./realtime/protocol.ts";
+import { corsMiddleware } from "./realtime/cors.ts";
 import { runFeedRoutes } from "./realtime/run-feeds.ts";
 import { shapeRoutes } from "./realtime/shape-routes.ts";
 import type { SyncService } from "./sync/sync-service.ts";
@@ -41,15 +39,7 @@ export interface AppDeps {
 export function buildApp(deps: AppDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
-  app.use(
-    "*",
-    cors({
-      origin: allowOrigin,
-      allowMethods: ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"],
-      exposeHeaders: EXPOSED_HEADERS,
-      maxAge: 300,
-    }),
-  );
+  app.use("*", corsMiddleware());
 
   app.onError((err, c) => {
     if (err instanceof RuncastError) {
@@ -84,7 +74,8 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     },
   });
   for (const prefix of ["/api/*", "/realtime/*", "/v1/*"]) {
-    app.use(prefix, limit);
+    // Only requests that may carry a body are measured (reading `body` builds a whole Fetch request).
+    app.use(prefix, (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limit(c, next)));
     app.use(prefix, authenticate(deps.keys));
   }
 

@@ -16,7 +16,7 @@ const unauthorized = (message: string) => new RuncastError(401, "unauthorized", 
  */
 export function authenticate(keys: KeyStore): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
-    const header = c.req.header("authorization");
+    const header = c.env.incoming.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     const token = match?.[1];
     if (!token) throw unauthorized("missing Authorization: Bearer <secret key or public access token> header");

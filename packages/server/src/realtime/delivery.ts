@@ -30,6 +30,13 @@ export function send(res: ServerResponse, status: number, headers: OutgoingHttpH
   }
 }
 
+/** Writes a response whose headers are complete already (content type and length included). */
+export function sendPrepared(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: Buffer): void {
+  if (res.destroyed || res.headersSent) return;
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
 /** 409: the handle is unknown, retired or too far behind; the client starts over with `handle`. */
 export function sendMustRefetch(res: ServerResponse, base: OutgoingHttpHeaders, handle: string): void {
   send(res, 409, { ...base, [HEADER.handle]: handle, "cache-control": CACHE.refetch }, REFETCH_BODY);
@@ -52,22 +59,6 @@ export function bodyPieces(chunks: readonly Chunk[] | readonly Buffer[], tail: s
   }
   out.push(CLOSE);
   return out;
-}
-
-/**
- * One body per (shape, range, global LSN), shared by every long-poll woken by the same change: the first
- * reader builds it, the others reuse the same bytes.
- */
-const sharedBodies = new WeakMap<Shape, { key: string; body: Buffer }>();
-
-export function sharedLiveBody(shape: Shape, chunks: readonly Chunk[], fromLsn: bigint, globalLsn: bigint): Buffer {
-  const last = chunks[chunks.length - 1];
-  const key = `${fromLsn}:${last?.lsn ?? ""}:${globalLsn}`;
-  const cached = sharedBodies.get(shape);
-  if (cached && cached.key === key) return cached.body;
-  const body = Buffer.concat(bodyPieces(chunks, upToDateMessage(globalLsn)));
-  sharedBodies.set(shape, { key, body });
-  return body;
 }
 
 export interface SseOptions {

@@ -8,7 +8,7 @@ import { getRun } from "../engine/runs.ts";
 import { notFound } from "../errors.ts";
 import type { Shape } from "../sync/shape.ts";
 import type { ShapeDefinition, ShapeRegistry } from "../sync/shapes.ts";
-import { rawResponseHeaders } from "./cors.ts";
+import { queryOf, rawResponseHeaders } from "./cors.ts";
 import type { SubscriptionLimiter } from "./limits.ts";
 import { parseShapeQuery, serveShape, type ServeContext } from "./serve-shape.ts";
 
@@ -70,7 +70,7 @@ export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape
     maxResponseBytes: 1024 * 1024,
     sse: { openMs: SSE_OPEN_MS, keepAliveMs: SSE_KEEPALIVE_MS, stallMs: SSE_STALL_MS, maxUnsentBytes: deps.sseMaxUnsentBytes },
     res: c.env.outgoing,
-    headers: rawResponseHeaders(c.req.header("origin")),
+    headers: rawResponseHeaders(c.env.incoming.headers.origin),
     ...(authorizeShape ? { authorize: authorizeShape } : {}),
   };
 }
@@ -128,7 +128,7 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
   app.get("/realtime/v1/runs/:runId", async (c) => {
     const principal = c.get("principal");
     const runId = c.req.param("runId");
-    const query = parseShapeQuery(new URL(c.req.url).searchParams);
+    const query = parseShapeQuery(queryOf(c));
     const def = runsDefinition("id", runId, principal.envId);
     // Without a live shape for the run, read it first: a 404 for unknown runs, and no shape for them.
     if (!deps.registry.existing(def)) {
@@ -141,7 +141,7 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
   app.get("/realtime/v1/batches/:batchId", async (c) => {
     const principal = c.get("principal");
     const batchId = c.req.param("batchId");
-    const query = parseShapeQuery(new URL(c.req.url).searchParams);
+    const query = parseShapeQuery(queryOf(c));
     authorize(principal, "read", [{ type: "batch", id: batchId }, { type: "runs" }]);
     const def = runsDefinition("batch_id", batchId, principal.envId);
     // The shape exists only once the batch was found in this environment.

@@ -4,7 +4,9 @@ import { badRequest } from "../errors.ts";
 import { parseOffset } from "../sync/offset.ts";
 import type { Shape } from "../sync/shape.ts";
 import type { ShapeDefinition, ShapeRegistry } from "../sync/shapes.ts";
-import { bodyPieces, send, sendMustRefetch, sharedLiveBody, SseReader, type SseOptions } from "./delivery.ts";
+import type { Chunk } from "../sync/log.ts";
+import { longPollDeadlines } from "./deadlines.ts";
+import { bodyPieces, send, sendMustRefetch, sendPrepared, SseReader, type SseOptions } from "./delivery.ts";
 import type { SubscriptionLimiter } from "./limits.ts";
 import { CACHE, HEADER, PARAM, nextCursor, upToDateMessage } from "./protocol.ts";
 
@@ -148,22 +150,18 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
 /**
  * Holds a live long-poll until the shape has something after `lsn` (answered at once if it already has),
  * the shape is invalidated or the reader falls out of the log (409), the hold times out (up-to-date, no
- * changes), or the client leaves. Costs one waiter and one timer; no promise chain is kept per request.
+ * changes), or the client leaves. Costs one waiter and one deadline entry; no promise chain, no timer of its
+ * own. Readers woken by the same change with the same request share one response (headers and body).
  */
 function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: string, headers: OutgoingHttpHeaders, ctx: ServeContext, release: () => void): void {
   const { res, registry } = ctx;
   let done = false;
-  // ±15 % jitter so thousands of held requests do not all come back in the same millisecond.
-  const timer = setTimeout(() => answer(true), ctx.longPollMs * (0.85 + Math.random() * 0.3));
   const finish = (): void => {
-    if (done) return;
     done = true;
-    clearTimeout(timer);
+    cancelDeadline();
     unwait();
-    res.off("close", onClose);
     release();
   };
-  const onClose = () => finish();
   const answer = (timedOut: boolean) => {
     if (done) return;
     if (shape.state === "invalid") {
@@ -179,23 +177,56 @@ function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: str
     const read = shape.log.readAfter(lsn, text);
     if (!read.chunks.length && !timedOut) return;
     finish();
-    const body = read.chunks.length ? sharedLiveBody(shape, read.chunks, lsn, registry.lastLsn) : Buffer.from(`[${upToDateMessage(registry.lastLsn)}]`);
-    send(
-      res,
-      200,
-      {
-        ...headers,
-        [HEADER.offset]: read.offset,
-        [HEADER.upToDate]: "",
-        [HEADER.hasData]: String(read.chunks.length > 0),
-        "cache-control": CACHE.live,
-        etag: `"${headers[HEADER.handle] as string}:${text}:${read.offset}${read.chunks.length ? "" : `:${Date.now()}`}"`,
-      },
-      body,
-    );
+    if (!read.chunks.length) {
+      const offset = read.offset;
+      send(
+        res,
+        200,
+        { ...headers, [HEADER.offset]: offset, [HEADER.upToDate]: "", [HEADER.hasData]: "false", "cache-control": CACHE.live, etag: `"${headers[HEADER.handle] as string}:${text}:${offset}:${Date.now()}"` },
+        Buffer.from(`[${upToDateMessage(registry.lastLsn)}]`),
+      );
+      return;
+    }
+    const shared = sharedLiveResponse(shape, headers, read.chunks, lsn, text, registry.lastLsn);
+    sendPrepared(res, 200, shared.headers, shared.body);
   };
+  // ±15 % jitter so thousands of held requests do not all come back in the same millisecond.
+  const cancelDeadline = longPollDeadlines.add(Date.now() + ctx.longPollMs * (0.85 + Math.random() * 0.3), () => answer(true));
   const unwait = shape.wait(() => answer(false));
   // A node shutting down destroys every connection (node.ts): the close event ends held requests too.
-  res.once("close", onClose);
+  res.once("close", () => {
+    if (!done) finish();
+  });
   answer(false);
+}
+
+/**
+ * One response per (shape, request headers, range, global LSN), shared by every long-poll woken by the same
+ * change: the first reader builds it, the others write the same header object and bytes.
+ */
+const sharedResponses = new WeakMap<Shape, { key: string; headers: OutgoingHttpHeaders; body: Buffer }>();
+
+function sharedLiveResponse(shape: Shape, base: OutgoingHttpHeaders, chunks: readonly Chunk[], fromLsn: bigint, text: string, globalLsn: bigint) {
+  const last = chunks[chunks.length - 1] as Chunk;
+  const handle = base[HEADER.handle] as string;
+  const key = `${handle}\n${base[HEADER.cursor] as string}\n${base["access-control-allow-origin"] as string}\n${fromLsn}\n${last.lsn}\n${globalLsn}`;
+  const cached = sharedResponses.get(shape);
+  if (cached && cached.key === key) return cached;
+  const body = Buffer.concat(bodyPieces(chunks, upToDateMessage(globalLsn)));
+  const entry = {
+    key,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": body.length,
+      ...base,
+      [HEADER.offset]: last.offset,
+      [HEADER.upToDate]: "",
+      [HEADER.hasData]: "true",
+      "cache-control": CACHE.live,
+      etag: `"${handle}:${text}:${last.offset}"`,
+    },
+    body,
+  };
+  sharedResponses.set(shape, entry);
+  return entry;
 }

@@ -6,6 +6,7 @@ import { badRequest } from "../errors.ts";
 import type { LogMode, ReplicaMode } from "../sync/shape.ts";
 import type { ShapeDefinition } from "../sync/shapes.ts";
 import type { TableInfo, TableName } from "../sync/table-info.ts";
+import { queryOf } from "./cors.ts";
 import { serveContext, type FeedDeps } from "./run-feeds.ts";
 import { PARAM } from "./protocol.ts";
 import { parseShapeQuery, serveShape } from "./serve-shape.ts";
@@ -139,7 +140,7 @@ export function shapeRoutes(deps: FeedDeps): Hono<AuthEnv> {
   app.get("/v1/shape", async (c) => {
     const principal = c.get("principal");
     requireSecret(principal);
-    const params = new URL(c.req.url).searchParams;
+    const params = queryOf(c);
     const query = parseShapeQuery(params);
     const rawTable = params.get(PARAM.table);
     if (!rawTable) throw badRequest("missing_table", "the table parameter is required", PARAM.table);
