@@ -50,6 +50,7 @@ export class KeyStore {
   readonly #pool: pg.Pool;
   readonly #cache = new Map<string, CachedKey>();
   readonly #envKeys = new Map<string, { keys: string[]; at: number }>();
+  readonly #inFlight = new Map<string, Promise<unknown>>();
   readonly #ttlMs: number;
 
   constructor(pool: pg.Pool, ttlMs = 5_000) {
@@ -61,14 +62,26 @@ export class KeyStore {
   async envForKey(key: string, now = Date.now()): Promise<string | null> {
     const hit = this.#cache.get(key);
     if (hit && now - hit.at < this.#ttlMs) return hit.envId;
-    const { rows } = await this.#pool.query<{ env_id: string }>(
-      "SELECT env_id FROM api_keys WHERE secret_key = $1 AND revoked_at IS NULL",
-      [key],
-    );
-    const envId = rows[0]?.env_id ?? null;
-    if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(key, { envId, at: now });
-    return envId;
+    // A burst of requests after the entry expired shares one query.
+    return this.#once(`key:${key}`, async () => {
+      const { rows } = await this.#pool.query<{ env_id: string }>(
+        "SELECT env_id FROM api_keys WHERE secret_key = $1 AND revoked_at IS NULL",
+        [key],
+      );
+      const envId = rows[0]?.env_id ?? null;
+      if (this.#cache.size > 10_000) this.#cache.clear();
+      this.#cache.set(key, { envId, at: now });
+      return envId;
+    });
+  }
+
+  /** Runs `load` unless a call with the same name is in flight, whose result is shared. */
+  #once<T>(name: string, load: () => Promise<T>): Promise<T> {
+    const pending = this.#inFlight.get(name) as Promise<T> | undefined;
+    if (pending) return pending;
+    const p = load().finally(() => this.#inFlight.delete(name));
+    this.#inFlight.set(name, p);
+    return p;
   }
 
   /** The signing key of an environment (its newest active secret key). */
@@ -76,13 +89,15 @@ export class KeyStore {
     // Cached like envForKey: a held realtime request with a public token costs no query.
     const hit = this.#envKeys.get(envId);
     if (hit && now - hit.at < this.#ttlMs) return hit.keys;
-    const { rows } = await this.#pool.query<{ secret_key: string }>(
-      "SELECT secret_key FROM api_keys WHERE env_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC",
-      [envId],
-    );
-    const keys = rows.map((r) => r.secret_key);
-    if (this.#envKeys.size > 10_000) this.#envKeys.clear();
-    this.#envKeys.set(envId, { keys, at: now });
-    return keys;
+    return this.#once(`env:${envId}`, async () => {
+      const { rows } = await this.#pool.query<{ secret_key: string }>(
+        "SELECT secret_key FROM api_keys WHERE env_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC",
+        [envId],
+      );
+      const keys = rows.map((r) => r.secret_key);
+      if (this.#envKeys.size > 10_000) this.#envKeys.clear();
+      this.#envKeys.set(envId, { keys, at: now });
+      return keys;
+    });
   }
 }
