@@ -4,28 +4,59 @@
  * bytes to their sockets; nothing is encoded per reader (SPEC.md D1, L1–L3).
  */
 
-/** The messages one transaction produced for one shape, encoded once for both transports. */
-export interface Chunk {
+/**
+ * The messages one transaction produced for one shape, encoded once. The JSON bytes are made at once; the
+ * SSE bytes (`data: <message>\n\n` each) on first use, from the same bytes, and then kept: a shape nobody
+ * reads over SSE never pays for them.
+ */
+export class Chunk {
   /** Commit LSN of the transaction. */
   readonly lsn: bigint;
   /** Offset of the chunk's last message: what a reader that has it continues from. */
   readonly offset: string;
   /** The messages as JSON, separated by commas, without brackets. */
   readonly json: Buffer;
-  /** The messages as SSE events (`data: <message>\n\n` each). */
-  readonly sse: Buffer;
+  /** Where each message ends in `json`. */
+  readonly #ends: readonly number[];
+  #sse: Buffer | undefined;
+
+  constructor(lsn: bigint, offset: string, messages: readonly string[]) {
+    this.lsn = lsn;
+    this.offset = offset;
+    this.json = Buffer.from(messages.join(","));
+    const ends: number[] = [];
+    let at = 0;
+    for (const m of messages) {
+      at += Buffer.byteLength(m);
+      ends.push(at);
+      at += 1; // the comma
+    }
+    this.#ends = ends;
+  }
+
+  /** The messages as SSE events. */
+  get sse(): Buffer {
+    if (!this.#sse) {
+      const parts: Buffer[] = [];
+      let start = 0;
+      for (const end of this.#ends) {
+        parts.push(DATA, this.json.subarray(start, end), EVENT_END);
+        start = end + 1;
+      }
+      this.#sse = Buffer.concat(parts);
+    }
+    return this.#sse;
+  }
+
+  /** What the chunk counts against a log's budget: its JSON and its SSE form (made or not). */
+  get bytes(): number {
+    const n = this.#ends.length;
+    return this.json.length * 2 - (n - 1) + n * (DATA.length + EVENT_END.length);
+  }
 }
 
-/** Encodes a transaction's messages (already JSON text) into a chunk. */
-export function encodeChunk(lsn: bigint, offset: string, messages: readonly string[]): Chunk {
-  let sse = "";
-  for (const m of messages) sse += `data: ${m}\n\n`;
-  return { lsn, offset, json: Buffer.from(messages.join(",")), sse: Buffer.from(sse) };
-}
-
-export function chunkBytes(c: Chunk): number {
-  return c.json.length + c.sse.length;
-}
+const DATA = Buffer.from("data: ");
+const EVENT_END = Buffer.from("\n\n");
 
 /** Where a read stopped: the chunks to send, and the offset and LSN the reader holds after them. */
 export interface LogRead {
@@ -79,7 +110,7 @@ export class ShapeLog {
     const last = this.last;
     if (last && chunk.lsn <= last.lsn) throw new Error(`log append out of order: ${chunk.lsn} after ${last.lsn}`);
     this.#chunks.push(chunk);
-    this.#bytes += chunkBytes(chunk);
+    this.#bytes += chunk.bytes;
     this.#trim();
   }
 
@@ -113,7 +144,7 @@ export class ShapeLog {
     for (let i = this.#chunks.length - 1; i >= this.#head; i--) {
       const c = this.#chunks[i] as Chunk;
       if (c.lsn <= lsn) break;
-      n += c.sse.length;
+      n += c.bytes - c.json.length;
     }
     return n;
   }
@@ -134,7 +165,7 @@ export class ShapeLog {
       const dropped = this.#chunks[this.#head] as Chunk;
       this.#chunks[this.#head] = undefined as unknown as Chunk;
       this.#head++;
-      this.#bytes -= chunkBytes(dropped);
+      this.#bytes -= dropped.bytes;
       this.#trimmedLsn = dropped.lsn;
     }
     // Compact once the dropped prefix is at least half the array: amortised O(1) per chunk.

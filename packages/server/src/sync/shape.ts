@@ -1,5 +1,5 @@
 import type { Change, Row, Transaction } from "./changes.ts";
-import { encodeChunk, ShapeLog } from "./log.ts";
+import { Chunk, ShapeLog } from "./log.ts";
 import { BEFORE_LOG, formatOffset } from "./offset.ts";
 import { schemaHeader, type Projection } from "./projection.ts";
 import type { TableInfo } from "./table-info.ts";
@@ -191,7 +191,7 @@ export class Shape {
     (messages[messages.length - 1] as { headers: Record<string, unknown> }).headers.last = true;
     const last = messages.length - 1;
     const offset = String((messages[last] as { headers: { op_position: number } }).headers.op_position);
-    this.log.append(encodeChunk(tx.commitLsn, `${tx.commitLsn}_${offset}`, messages.map((m) => JSON.stringify(m))));
+    this.log.append(new Chunk(tx.commitLsn, `${tx.commitLsn}_${offset}`, messages.map((m) => JSON.stringify(m))));
     this.#materialized = undefined;
     this.dirty = true;
     return true;

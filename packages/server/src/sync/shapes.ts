@@ -142,6 +142,12 @@ export class ShapeRegistry {
   #drain(): void {
     this.#draining = true;
     const sliceStart = performance.now();
+    /** Acknowledgements of the transactions applied in this slice: run after the readers are woken. */
+    const applied: (() => void)[] = [];
+    const endSlice = () => {
+      this.#wakeDirty();
+      for (const done of applied) done();
+    };
     while (!this.#closed) {
       if (!this.#current) {
         const next = this.#queue.shift();
@@ -158,6 +164,7 @@ export class ShapeRegistry {
         const [shape, changes] = cur.targets[cur.next++] as [Shape, Change[]];
         this.#applyTo(shape, changes.length === cur.tx.changes.length ? cur.tx : { ...cur.tx, changes });
         if (performance.now() - sliceStart > SLICE_MS && (cur.next < cur.targets.length || this.#queue.length)) {
+          endSlice();
           this.#onBacklog?.(this.backlog);
           setImmediate(() => this.#drain());
           return;
@@ -166,9 +173,10 @@ export class ShapeRegistry {
       this.#current = undefined;
       this.#delivered.add(cur.tx.xid, cur.tx.commitLsn);
       this.lastLsn = cur.tx.commitLsn;
-      cur.done();
+      applied.push(cur.done);
     }
     this.#draining = false;
+    endSlice();
     this.#onBacklog?.(this.backlog);
   }
 
@@ -291,15 +299,21 @@ export class ShapeRegistry {
 
   #markDirty(shape: Shape): void {
     this.#dirty.add(shape);
-    if (this.#wakeScheduled) return;
+    // Ingestion wakes its shapes when its slice ends; changes from elsewhere (invalidations) in a microtask.
+    if (this.#draining || this.#wakeScheduled) return;
     this.#wakeScheduled = true;
-    // One wake-up per changed shape, after the current batch of replication messages is ingested.
     queueMicrotask(() => {
       this.#wakeScheduled = false;
-      const shapes = [...this.#dirty];
-      this.#dirty.clear();
-      for (const s of shapes) s.wake((err) => this.#opts.onShapeFailure?.(s, err));
+      this.#wakeDirty();
     });
+  }
+
+  /** One wake-up per changed shape, after the changes were appended (D1). */
+  #wakeDirty(): void {
+    if (this.#dirty.size === 0) return;
+    const shapes = [...this.#dirty];
+    this.#dirty.clear();
+    for (const s of shapes) s.wake((err) => this.#opts.onShapeFailure?.(s, err));
   }
 
   async #create(def: ShapeDefinition, key: string): Promise<Shape> {
