@@ -10,7 +10,7 @@
  *
  *   node --import tsx bench/fanout.ts [--quick] [--n 1000,5000] [--rounds 5] [--generators 4] [--cpu-prof]
  */
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import http from "node:http";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -19,9 +19,10 @@ import { Channel } from "./lib/children.ts";
 import { now, type ClockOffset } from "./lib/clock.ts";
 import { GeneratorPool, type RoundTimes } from "./lib/generators.ts";
 import type { FromFloor, HttpSample, ToFloor } from "./lib/ipc.ts";
-import { BENCH_TABLE, benchValue, connectClient, createBenchTable, startBenchPostgres, UPDATE_SQL } from "./lib/postgres.ts";
-import { cleanupAll, forkTs, GC_ON_SIGNAL_FLAGS, installExitHandlers, onCleanup, readCpuMs, readMemory, readMemoryAfterGc, sleep, type SettledMemory, stopChild, waitQuiet } from "./lib/procs.ts";
-import { defaultResultPath, environment, fmtMs, fmtRatio, RESULTS_DIR, table, writeJson } from "./lib/report.ts";
+import { runIfMain, runPart } from "./lib/cli.ts";
+import { BENCH_TABLE, benchValue, connectClient, UPDATE_SQL } from "./lib/postgres.ts";
+import { forkTs, GC_ON_SIGNAL_FLAGS, onCleanup, readCpuMs, readMemory, readMemoryAfterGc, sleep, type SettledMemory, stopChild, waitQuiet } from "./lib/procs.ts";
+import { fmtMs, fmtRatio, RESULTS_DIR, table } from "./lib/report.ts";
 import { startRuncastServer } from "./lib/runcast-server.ts";
 import { percentile, ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
 
@@ -549,39 +550,15 @@ export function fanoutOptionsFrom(
   };
 }
 
-async function main(): Promise<void> {
-  installExitHandlers();
+runIfMain(import.meta.url, async () => {
   const { values } = parseArgs({ options: FANOUT_ARGS, strict: true });
-  const log = (line: string) => process.stdout.write(line + "\n");
-  const started = new Date();
-  log("starting PostgreSQL…");
-  const db = await startBenchPostgres();
-  await createBenchTable(db.url);
-  const opts = fanoutOptionsFrom(values, db.url, log);
-  const results = await runFanout(opts);
-  const { databaseUrl: _url, log: _log, ...config } = opts;
-  const path = writeJson(values.out ?? defaultResultPath("fanout", started), {
-    kind: "runcast-bench-fanout",
-    date: started.toISOString(),
-    durationS: Math.round((Date.now() - started.getTime()) / 1000),
-    mode: values.quick ? "quick" : "full",
-    environment: environment(),
-    config,
+  await runPart({
+    name: "fanout",
+    quick: values.quick,
+    out: values.out,
+    options: (databaseUrl, log) => fanoutOptionsFrom(values, databaseUrl, log),
+    run: runFanout,
+    table: fanoutTable,
     targets: FANOUT_TARGETS,
-    fanout: results,
   });
-  log("\n" + fanoutTable(results));
-  log(`\nresults: ${path}`);
-  await cleanupAll();
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().then(
-    () => process.exit(0),
-    async (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      await cleanupAll();
-      process.exit(1);
-    },
-  );
-}
+});

@@ -13,16 +13,17 @@
  *   node --import tsx bench/latency.ts [--quick] [--samples 200]
  */
 import http from "node:http";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type pg from "pg";
 import { Channel } from "./lib/children.ts";
 import { now } from "./lib/clock.ts";
 import type { FromRelay, ToRelay } from "./lib/ipc.ts";
 import { dropSlot, startPgoutputClient } from "./lib/pgoutput-client.ts";
-import { BENCH_TABLE, benchValue, connectClient, createBenchTable, startBenchPostgres, UPDATE_SQL } from "./lib/postgres.ts";
-import { cleanupAll, forkTs, installExitHandlers, onCleanup, sleep, stopChild } from "./lib/procs.ts";
-import { defaultResultPath, environment, fmtMs, fmtRatio, table, writeJson } from "./lib/report.ts";
+import { runIfMain, runPart } from "./lib/cli.ts";
+import { BENCH_TABLE, benchValue, connectClient, UPDATE_SQL } from "./lib/postgres.ts";
+import { forkTs, onCleanup, sleep, stopChild } from "./lib/procs.ts";
+import { fmtMs, fmtRatio, table } from "./lib/report.ts";
 import { startRuncastServer } from "./lib/runcast-server.ts";
 import { ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
 
@@ -345,39 +346,15 @@ export function latencyOptionsFrom(values: { quick?: boolean; samples?: string }
   return { databaseUrl, samples, warmup: mode.warmup, gapMs: mode.gapMs, log };
 }
 
-async function main(): Promise<void> {
-  installExitHandlers();
+runIfMain(import.meta.url, async () => {
   const { values } = parseArgs({ options: LATENCY_ARGS, strict: true });
-  const log = (line: string) => process.stdout.write(line + "\n");
-  const started = new Date();
-  log("starting PostgreSQL…");
-  const db = await startBenchPostgres();
-  await createBenchTable(db.url);
-  const opts = latencyOptionsFrom(values, db.url, log);
-  const result = await runLatency(opts);
-  const { databaseUrl: _url, log: _log, ...config } = opts;
-  const path = writeJson(values.out ?? defaultResultPath("latency", started), {
-    kind: "runcast-bench-latency",
-    date: started.toISOString(),
-    durationS: Math.round((Date.now() - started.getTime()) / 1000),
-    mode: values.quick ? "quick" : "full",
-    environment: environment(),
-    config,
+  await runPart({
+    name: "latency",
+    quick: values.quick,
+    out: values.out,
+    options: (databaseUrl, log) => latencyOptionsFrom(values, databaseUrl, log),
+    run: runLatency,
+    table: latencyTable,
     targets: LATENCY_TARGETS,
-    latency: result,
   });
-  log("\n" + latencyTable(result));
-  log(`\nresults: ${path}`);
-  await cleanupAll();
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().then(
-    () => process.exit(0),
-    async (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      await cleanupAll();
-      process.exit(1);
-    },
-  );
-}
+});

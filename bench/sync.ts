@@ -9,12 +9,10 @@
  *   other options: --n 1000,5000 --rounds 5 --samples 200 --generators 4 --reissue immediate|deferred
  *                  --target runcast,floor --cpu-prof (server CPU profiles in bench/results/prof) --out FILE
  */
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { FANOUT_ARGS, FANOUT_TARGETS, fanoutOptionsFrom, fanoutTable, runFanout, type FanoutResult } from "./fanout.ts";
 import { LATENCY_ARGS, LATENCY_TARGETS, latencyOptionsFrom, latencyTable, runLatency, type LatencyResult } from "./latency.ts";
-import { createBenchTable, startBenchPostgres } from "./lib/postgres.ts";
-import { cleanupAll, installExitHandlers } from "./lib/procs.ts";
+import { benchDatabase, runIfMain, stdoutLog } from "./lib/cli.ts";
 import { defaultResultPath, environment, writeJson } from "./lib/report.ts";
 
 export interface SyncBenchOptions {
@@ -42,10 +40,8 @@ export async function runSyncBench(opts: SyncBenchOptions): Promise<SyncBenchRes
   const started = new Date();
   const env = environment();
   opts.log(`runcast sync bench (${opts.quick ? "quick" : "full"}) on ${env.cpus} × ${env.cpuModel}, node ${env.node}; load ${env.loadavgAtStart.join(" ")}`);
-  opts.log("starting PostgreSQL…");
-  const db = await startBenchPostgres();
+  const db = await benchDatabase(opts.log);
   try {
-    await createBenchTable(db.url);
     const result: SyncBenchResult = {
       kind: "runcast-bench-sync",
       date: started.toISOString(),
@@ -81,34 +77,20 @@ export function syncTable(r: SyncBenchResult): string {
   return parts.join("\n\n");
 }
 
-async function main(): Promise<void> {
-  installExitHandlers();
+runIfMain(import.meta.url, async () => {
   const { values } = parseArgs({
     options: { ...FANOUT_ARGS, ...LATENCY_ARGS, only: { type: "string" } },
     strict: true,
   });
   if (values.only !== undefined && values.only !== "fanout" && values.only !== "latency") throw new Error("--only must be fanout or latency");
-  const log = (line: string) => process.stdout.write(line + "\n");
   const result = await runSyncBench({
     quick: values.quick ?? false,
     only: values.only,
     fanout: values,
     latency: values,
-    log,
+    log: stdoutLog,
   });
   const path = writeJson(values.out ?? defaultResultPath("sync", new Date(result.date)), result);
-  log("\n" + syncTable(result));
-  log(`\n${result.durationS} s; results: ${path}`);
-  await cleanupAll();
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().then(
-    () => process.exit(0),
-    async (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      await cleanupAll();
-      process.exit(1);
-    },
-  );
-}
+  stdoutLog("\n" + syncTable(result));
+  stdoutLog(`\n${result.durationS} s; results: ${path}`);
+});
