@@ -1,14 +1,10 @@
 // SSE readers that stop reading cost the server bounded memory, and do not hold back the readers that do
 // read (SPEC B1). The server runs in its own process so that its memory is measured alone.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
-import type pg from "pg";
-import type { EmbeddedDatabase } from "../db/embedded.ts";
-import { createPool } from "../db/pool.ts";
 import { waitFor } from "../testing/node.ts";
-import { startTestPostgres } from "../testing/pg.ts";
-import { spawnServer, type ServerProcess } from "../testing/server-process.ts";
+import { useServerProcess } from "../testing/server-process.ts";
 import { ShapeReader } from "../testing/shape-reader.ts";
 
 /** The bound stated in SPEC.md B1 for this load: the shape's log budget (16 MiB) plus heap churn. */
@@ -19,31 +15,25 @@ const BODY = 4_000;
 const TRANSACTIONS = 500;
 const PER_TX = 25;
 
-let db: EmbeddedDatabase;
-let server: ServerProcess;
-let sql: pg.Pool;
 const readers: ShapeReader[] = [];
 const stalled: Socket[] = [];
-
-before(async () => {
-  db = await startTestPostgres();
-  server = await spawnServer(db.url, { RUNCAST_MAX_SUBSCRIPTIONS: "500" });
-  sql = createPool(db.url, { max: 4 });
-  await sql.query("CREATE TABLE blobs (id integer PRIMARY KEY, n integer NOT NULL, body text NOT NULL)");
-  await sql.query(`INSERT INTO blobs SELECT g, 0, repeat('a', ${BODY}) FROM generate_series(1, ${ROWS}) g`);
-});
-
-after(async () => {
-  for (const s of stalled) s.destroy();
-  await Promise.all(readers.map((r) => r.stop()));
-  await sql?.end();
-  await server?.stop();
-  await db?.stop();
-});
+const ctx = useServerProcess(
+  { RUNCAST_MAX_SUBSCRIPTIONS: "500" },
+  {
+    async setup(sql) {
+      await sql.query("CREATE TABLE blobs (id integer PRIMARY KEY, n integer NOT NULL, body text NOT NULL)");
+      await sql.query(`INSERT INTO blobs SELECT g, 0, repeat('a', ${BODY}) FROM generate_series(1, ${ROWS}) g`);
+    },
+    async teardown() {
+      for (const s of stalled) s.destroy();
+      await Promise.all(readers.map((r) => r.stop()));
+    },
+  },
+);
 
 /** An SSE request whose socket is never read after the response starts: the reader has stopped reading. */
 function stalledReader(path: string, token: string): Promise<Socket> {
-  const url = new URL(server.url);
+  const url = new URL(ctx.server.url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(url.port), url.hostname, () => {
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${token}\r\n\r\n`);
@@ -58,6 +48,7 @@ function stalledReader(path: string, token: string): Promise<Socket> {
 }
 
 test("50 stalled SSE readers while 50 MB of changes flow: server memory stays bounded and reading subscribers get everything (SPEC B1)", async () => {
+  const { server, sql } = ctx;
   const url = `${server.url}/v1/shape?table=blobs`;
   readers.push(
     new ShapeReader({ url, token: server.secretKey, increments: "n", sse: true }).start(),

@@ -3,9 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
+import type pg from "pg";
 import { generateSecretKey } from "../auth/keys.ts";
-import { TEST_DIR_PREFIX } from "./pg.ts";
+import type { EmbeddedDatabase } from "../db/embedded.ts";
+import { createPool } from "../db/pool.ts";
+import { startTestPostgres, TEST_DIR_PREFIX } from "./pg.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/runcast.js", import.meta.url));
 
@@ -84,5 +88,44 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024,
     output: () => out,
     stop,
+  };
+}
+
+export interface ServerWithDatabase {
+  readonly server: ServerProcess;
+  /** A pool as an application's own, for user tables. */
+  readonly sql: pg.Pool;
+}
+
+/**
+ * The set-up of tests that measure the server alone: `before` starts a throw-away PostgreSQL, `runcast
+ * start` over it in its own process (with `env`) and an application pool, then runs `setup`; `after`
+ * runs `teardown` and stops them all. Read `.server` / `.sql` inside tests.
+ */
+export function useServerProcess(env: Record<string, string>, hooks: { setup?(sql: pg.Pool): Promise<void>; teardown?(): Promise<void> } = {}): ServerWithDatabase {
+  let db: EmbeddedDatabase | undefined;
+  let server: ServerProcess | undefined;
+  let sql: pg.Pool | undefined;
+  before(async () => {
+    db = await startTestPostgres();
+    server = await spawnServer(db.url, env);
+    sql = createPool(db.url, { max: 4 });
+    await hooks.setup?.(sql);
+  });
+  after(async () => {
+    await hooks.teardown?.();
+    await sql?.end();
+    await server?.stop();
+    await db?.stop();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error("the server is not started yet (use it inside tests)");
+      return server;
+    },
+    get sql() {
+      if (!sql) throw new Error("the server is not started yet (use it inside tests)");
+      return sql;
+    },
   };
 }
