@@ -53,10 +53,15 @@ export const CACHE = {
 /** Long-poll windows start here (seconds), as Electric's cursor does, so concurrent polls share URLs. */
 const CURSOR_EPOCH_MS = Date.UTC(2024, 9, 9);
 
-/** The next `electric-cursor`: the end of the current long-poll window, always past the client's. */
-export function nextCursor(previous: string | undefined, windowSeconds: number, now = Date.now(), random = Math.random()): string {
+/**
+ * The next `electric-cursor`: the end of the current long-poll window, always past the client's. A client
+ * already at that window moves to the next window boundary after its cursor (Electric adds a random
+ * amount instead): deterministic, so clients that were in step stay in step, their URLs stay identical for
+ * a CDN to collapse, and the readers woken by one change share one prepared response.
+ */
+export function nextCursor(previous: string | undefined, windowSeconds: number, now = Date.now()): string {
   const elapsed = Math.ceil((now - CURSOR_EPOCH_MS) / 1000);
   const next = Math.ceil(elapsed / windowSeconds) * windowSeconds;
-  const prev = previous && /^\d+$/.test(previous) ? Number(previous) : -1;
-  return String(next <= prev ? prev + 1 + Math.floor(random * 3600) : next);
+  const prev = previous && /^\d{1,15}$/.test(previous) ? Number(previous) : -1;
+  return String(next <= prev ? (Math.floor(prev / windowSeconds) + 1) * windowSeconds : next);
 }

@@ -174,6 +174,13 @@ function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: str
       sendMustRefetch(res, ctx.headers, registry.startOver(shape, headers[HEADER.handle] as string));
       return;
     }
+    const cached = sharedResponses.get(shape);
+    if (cached && cached.fromLsn === lsn && cached.text === text && cached.last === shape.log.last && cached.globalLsn === registry.lastLsn && cached.handle === headers[HEADER.handle] && cached.cursor === headers[HEADER.cursor] && cached.origin === headers["access-control-allow-origin"]) {
+      // Woken by the same change as the reader before it, from the same position: the same response.
+      finish();
+      sendPrepared(res, 200, cached.headers, cached.body);
+      return;
+    }
     const read = shape.log.readAfter(lsn, text);
     if (!read.chunks.length && !timedOut) return;
     finish();
@@ -200,21 +207,40 @@ function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: str
   answer(false);
 }
 
-/**
- * One response per (shape, request headers, range, global LSN), shared by every long-poll woken by the same
- * change: the first reader builds it, the others write the same header object and bytes.
- */
-const sharedResponses = new WeakMap<Shape, { key: string; headers: OutgoingHttpHeaders; body: Buffer }>();
+interface SharedResponse {
+  fromLsn: bigint;
+  text: string;
+  last: Chunk;
+  globalLsn: bigint;
+  handle: unknown;
+  cursor: unknown;
+  origin: unknown;
+  headers: OutgoingHttpHeaders;
+  body: Buffer;
+}
 
-function sharedLiveResponse(shape: Shape, base: OutgoingHttpHeaders, chunks: readonly Chunk[], fromLsn: bigint, text: string, globalLsn: bigint) {
+/**
+ * One response per (shape, reader position, request headers, global LSN), shared by every long-poll woken by
+ * the same change: the first reader builds it, the others write the same header object and bytes.
+ */
+const sharedResponses = new WeakMap<Shape, SharedResponse>();
+
+function sharedLiveResponse(shape: Shape, base: OutgoingHttpHeaders, chunks: readonly Chunk[], fromLsn: bigint, text: string, globalLsn: bigint): SharedResponse {
   const last = chunks[chunks.length - 1] as Chunk;
-  const handle = base[HEADER.handle] as string;
-  const key = `${handle}\n${base[HEADER.cursor] as string}\n${base["access-control-allow-origin"] as string}\n${fromLsn}\n${last.lsn}\n${globalLsn}`;
-  const cached = sharedResponses.get(shape);
-  if (cached && cached.key === key) return cached;
-  const body = Buffer.concat(bodyPieces(chunks, upToDateMessage(globalLsn)));
-  const entry = {
-    key,
+  const handle = base[HEADER.handle];
+  const cursor = base[HEADER.cursor];
+  const origin = base["access-control-allow-origin"];
+  const c = sharedResponses.get(shape);
+  if (c && c.last === last && c.fromLsn === fromLsn && c.text === text && c.globalLsn === globalLsn && c.handle === handle && c.cursor === cursor && c.origin === origin) return c;
+  const body = c && c.last === last && c.fromLsn === fromLsn && c.globalLsn === globalLsn ? c.body : Buffer.concat(bodyPieces(chunks, upToDateMessage(globalLsn)));
+  const entry: SharedResponse = {
+    fromLsn,
+    text,
+    last,
+    globalLsn,
+    handle,
+    cursor,
+    origin,
     headers: {
       "content-type": "application/json; charset=utf-8",
       "content-length": body.length,
@@ -223,7 +249,7 @@ function sharedLiveResponse(shape: Shape, base: OutgoingHttpHeaders, chunks: rea
       [HEADER.upToDate]: "",
       [HEADER.hasData]: "true",
       "cache-control": CACHE.live,
-      etag: `"${handle}:${text}:${last.offset}"`,
+      etag: `"${handle as string}:${text}:${last.offset}"`,
     },
     body,
   };
