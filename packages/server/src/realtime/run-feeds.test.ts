@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runs, tasks, RuncastApiError, type RealtimeRun } from "@runcast/sdk";
 import type { echo, sleeper } from "../testing/tasks/basic.ts";
+import { signPublicToken } from "../auth/jwt.ts";
 import { useNodeWithWorker, waitFor } from "../testing/node.ts";
 
 const env = useNodeWithWorker();
@@ -86,4 +87,28 @@ test("a change committed during a held long-poll is delivered at once, not at th
   t.diagnostic(`commit → subscriber latency over 20 updates: median ${median.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
   // The long-poll is held for 20 s; anything near that would mean a timer, not the commit, woke it.
   assert.ok(max < 5_000, `an update took ${max} ms to arrive`);
+});
+
+test("a live run feed is authorised from the run the shape holds: removing the token's tag ends its access at once (SPEC A2)", async () => {
+  const handle = await tasks.trigger<typeof sleeper>("sleeper", { ms: 60_000 }, { tags: ["team_a"] });
+  const token = await signPublicToken(env.node.secretKey, { sub: env.node.envId, scopes: ["read:tags:team_a"] });
+  const url = (q: string) => `${env.node.url}/realtime/v1/runs/${handle.id}?${q}`;
+  const auth = { authorization: `Bearer ${token}` };
+  const first = await fetch(url("offset=-1"), { headers: auth });
+  assert.equal(first.status, 200);
+  await first.body?.cancel();
+  const shapeHandle = first.headers.get("electric-handle")!;
+  const offset = first.headers.get("electric-offset")!;
+  // The tag goes: the live request on the shape's handle is refused without any run lookup of its own.
+  await env.node.pool.query("UPDATE runs SET tags = '{team_b}' WHERE id = $1", [handle.id]);
+  await waitFor(async () => {
+    const r = await fetch(url(`offset=${offset}&handle=${shapeHandle}`), { headers: auth });
+    await r.body?.cancel();
+    return r.status === 403;
+  }, "the token to lose access");
+  // A token claiming another environment (signed with this one's key) is refused, shape or not.
+  const other = await fetch(url("offset=-1"), { headers: { authorization: `Bearer ${await signPublicToken(env.node.secretKey, { sub: "env_other", scopes: ["read:runs"] })}` } });
+  assert.equal(other.status, 401);
+  await other.body?.cancel();
+  await runs.cancel(handle.id);
 });
