@@ -1,3 +1,4 @@
+import { setLongTimeout } from "./timers.ts";
 import { requireRun } from "./run-context.ts";
 
 export interface WaitDuration {
@@ -30,12 +31,12 @@ export async function whileWaiting<T>(fn: string, body: (signal: AbortSignal) =>
 function sleep(msToWait: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
+    const t = setLongTimeout(() => {
       signal.removeEventListener("abort", onAbort);
       resolve();
     }, msToWait);
     const onAbort = () => {
-      clearTimeout(t);
+      t.clear();
       reject(signal.reason);
     };
     signal.addEventListener("abort", onAbort, { once: true });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type pg from "pg";
 import { batchRoutes } from "./api/batch-routes.ts";
@@ -9,7 +9,7 @@ import { workerRoutes } from "./api/worker-routes.ts";
 import type { KeyStore } from "./auth/keys.ts";
 import { authenticate, type AuthEnv } from "./auth/middleware.ts";
 import type { Engine } from "./engine/engine.ts";
-import { RuncastError } from "./errors.ts";
+import { RuncastError, badRequest } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { LoopDelay } from "./loop-delay.ts";
 import type { SubscriptionLimiter } from "./realtime/limits.ts";
@@ -35,6 +35,40 @@ export interface AppDeps {
   shutdown: AbortSignal;
 }
 
+/**
+ * PostgreSQL's verdicts on input the API let through: a data exception (class 22: out of range, invalid
+ * text) or a program limit (class 54) is the request's fault, a 400 naming the database's reason; an
+ * integrity violation (class 23) a 409. Anything else stays a 500.
+ */
+function fromDatabaseError(err: unknown): RuncastError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  if (code.startsWith("22") || code.startsWith("54")) return new RuncastError(400, "invalid_input", `the database refused a value of this request: ${message}`);
+  if (code.startsWith("23")) return new RuncastError(409, "conflict", `the database refused this change: ${message}`);
+  return undefined;
+}
+
+/** A NUL byte anywhere in the URL (`%00`) is a 400 naming the path or the query parameter that holds it. */
+const refuseNulInUrl: MiddlewareHandler<AuthEnv> = async (c, next) => {
+  const url = c.env.incoming.url ?? "";
+  if (/%00|\u0000/i.test(url)) {
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    let field = "path";
+    if (!/%00|\u0000/i.test(path)) {
+      for (const [k, v] of new URLSearchParams(url.slice(q + 1))) {
+        if (k.includes("\u0000") || v.includes("\u0000")) {
+          field = k.replaceAll("\u0000", "");
+          break;
+        }
+      }
+    }
+    throw badRequest("invalid_text", `the ${field === "path" ? "URL path" : `${field} parameter`} contains a NUL byte`, field);
+  }
+  await next();
+};
+
 /** Builds the HTTP handler (a plain fetch-style app); node.ts binds it to a port. */
 export function buildApp(deps: AppDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
@@ -42,10 +76,11 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
   app.use("*", corsMiddleware());
 
   app.onError((err, c) => {
-    if (err instanceof RuncastError) {
-      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+    const known = err instanceof RuncastError ? err : fromDatabaseError(err);
+    if (known) {
+      for (const [k, v] of Object.entries(known.headers)) c.header(k, v);
       c.header("cache-control", "no-store");
-      return c.json(err.toJSON(), err.status as 400);
+      return c.json(known.toJSON(), known.status as 400);
     }
     const requestId = randomUUID();
     deps.log("error", "unhandled error", { requestId, method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
@@ -74,6 +109,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     },
   });
   for (const prefix of ["/api/*", "/realtime/*", "/v1/*"]) {
+    app.use(prefix, refuseNulInUrl);
     // Only requests that may carry a body are measured (reading `body` builds a whole Fetch request).
     app.use(prefix, (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limit(c, next)));
     app.use(prefix, authenticate(deps.keys));

@@ -5,6 +5,7 @@ import { RuncastApiError } from "../errors.ts";
 import { apiRequest, backoffDelay, sleep } from "../http.ts";
 import type { TaskDefinition } from "../task.ts";
 import type { TaskContext, TaskRunParams } from "../types.ts";
+import { setLongTimeout } from "../timers.ts";
 import { loadTasks } from "./load-tasks.ts";
 import { installRunScopeProvider, type RunScope } from "../run-context.ts";
 
@@ -256,7 +257,7 @@ export class Worker {
       });
     }, Math.max(200, Math.floor(this.#leaseMs / 3)));
     const timeout = run.maxDuration
-      ? setTimeout(() => controller.abort(new AttemptEnded("timed_out", `the run exceeded its maxDuration of ${run.maxDuration} s`)), run.maxDuration * 1000)
+      ? setLongTimeout(() => controller.abort(new AttemptEnded("timed_out", `the run exceeded its maxDuration of ${run.maxDuration} s`)), run.maxDuration * 1000)
       : undefined;
     const ctx: TaskContext = {
       run: {
@@ -329,7 +330,7 @@ export class Worker {
       });
     } finally {
       clearInterval(heartbeat);
-      clearTimeout(timeout);
+      timeout?.clear();
     }
   }
 }

@@ -118,7 +118,7 @@ export async function failLockedAttempt(
      )
      UPDATE runs r SET status = $4, error = $3, updated_at = ${NOW}, ${u.sql},
        finished_at = CASE WHEN $4 = 'REATTEMPTING' THEN NULL ELSE ${NOW} END,
-       available_at = CASE WHEN $4 = 'REATTEMPTING' THEN ${NOW} + make_interval(secs => $5::integer / 1000.0) END
+       available_at = CASE WHEN $4 = 'REATTEMPTING' THEN ${NOW} + make_interval(secs => $5::float8 / 1000.0) END
      FROM a WHERE r.id = $2`,
     [ref.attemptId, ref.runId, errorJson, status, delayMs, ...u.params],
   );

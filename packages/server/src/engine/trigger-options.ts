@@ -6,9 +6,33 @@ export const TASK_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export function validateTaskId(id: unknown, field: string): string {
   if (typeof id !== "string" || !TASK_ID.test(id)) {
+    if (typeof id === "string" && id.includes("\u0000")) throw badRequest("invalid_task_id", `${field} contains a NUL character`, field);
     throw badRequest("invalid_task_id", `${field} must be a task id: 1-128 letters, digits or _ . : - (got ${JSON.stringify(id)})`, field);
   }
   return id;
+}
+
+/**
+ * Documented ranges of the numeric trigger options (README): past them a trigger is a 400 naming the option.
+ * Durations are bounded so that every time Runcast computes stays a valid timestamp and every count fits
+ * its column.
+ */
+export const LIMITS = {
+  /** ttl, idempotencyKeyTTL and delay: at most a year ahead. */
+  maxFutureMs: 366 * 86_400_000,
+  /** maxDuration, in seconds: at most a year. */
+  maxDurationSeconds: 366 * 86_400,
+  maxAttempts: 100,
+  priority: 1_000_000_000,
+} as const;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text Runcast stores (ids, tags, keys, names): PostgreSQL text cannot hold NUL, and lone surrogates are not UTF-8. */
+export function checkText(v: string, field: string): string {
+  if (v.includes("\u0000")) throw badRequest("invalid_text", `${field} contains a NUL character, which cannot be stored`, field);
+  if (LONE_SURROGATE.test(v)) throw badRequest("invalid_text", `${field} is not valid Unicode (it has a lone surrogate)`, field);
+  return v;
 }
 
 export const MAX_TAGS = 10;
@@ -39,9 +63,11 @@ export interface TriggerOptions {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function positiveInt(v: unknown, field: string): number | undefined {
+function boundedInt(v: unknown, field: string, max: number): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw badRequest("invalid_option", `${field} must be a positive integer`, field);
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0 || v > max) {
+    throw badRequest("invalid_option", `${field} must be an integer from 1 to ${max}, got ${JSON.stringify(v)}`, field);
+  }
   return v;
 }
 
@@ -50,7 +76,16 @@ function optionalString(v: unknown, field: string, max = 512): string | undefine
   if (typeof v !== "string" || v.length === 0 || v.length > max) {
     throw badRequest("invalid_option", `${field} must be a non-empty string of at most ${max} characters`, field);
   }
-  return v;
+  return checkText(v, field);
+}
+
+/** A point in time from now at most LIMITS.maxFutureMs ahead. */
+function futureTime(value: unknown, now: Date, field: string): Date {
+  const at = resolveTime(value, now, field);
+  if (at.getTime() - now.getTime() > LIMITS.maxFutureMs) {
+    throw badRequest("invalid_duration", `${field} must be at most ${LIMITS.maxFutureMs / 86_400_000} days ahead`, field);
+  }
+  return at;
 }
 
 export function validateTags(v: unknown, field = "options.tags"): string[] {
@@ -63,6 +98,7 @@ export function validateTags(v: unknown, field = "options.tags"): string[] {
     if (typeof t !== "string" || t.length === 0 || t.length > MAX_TAG_LENGTH) {
       throw badRequest("invalid_tags", `each tag must be a non-empty string of at most ${MAX_TAG_LENGTH} characters`, field);
     }
+    checkText(t, field);
   }
   return tags as string[];
 }
@@ -91,23 +127,24 @@ export function parseTriggerOptions(raw: unknown, now: Date): TriggerOptions {
   const idem = optionalString(o.idempotencyKey, "options.idempotencyKey");
   if (idem) {
     out.idempotencyKey = idem;
-    if (o.idempotencyKeyTTL !== undefined) out.idempotencyKeyExpiresAt = resolveTime(o.idempotencyKeyTTL, now, "options.idempotencyKeyTTL");
+    if (o.idempotencyKeyTTL !== undefined) out.idempotencyKeyExpiresAt = futureTime(o.idempotencyKeyTTL, now, "options.idempotencyKeyTTL");
   }
   const metadata = validateMetadata(o.metadata);
   if (metadata) out.metadata = metadata;
-  if (o.delay !== undefined && o.delay !== null) out.delayUntil = resolveTime(o.delay, now, "options.delay");
+  if (o.delay !== undefined && o.delay !== null) out.delayUntil = futureTime(o.delay, now, "options.delay");
   const ttl: unknown = o.ttl;
   if (ttl !== undefined && ttl !== null) {
     const ms = typeof ttl === "number" && ttl > 0 ? ttl * 1000 : typeof ttl === "string" ? parseDuration(ttl) : null;
-    if (ms === null || ms <= 0) {
+    if (ms === null || ms <= 0 || !Number.isFinite(ms)) {
       throw badRequest("invalid_duration", `options.ttl must be a duration like "10m" or a number of seconds, got ${JSON.stringify(ttl)}`, "options.ttl");
     }
+    if (ms > LIMITS.maxFutureMs) throw badRequest("invalid_duration", `options.ttl must be at most ${LIMITS.maxFutureMs / 86_400_000} days`, "options.ttl");
     out.ttl = typeof ttl === "number" ? `${ttl}s` : String(ttl);
     out.ttlMs = ms;
   }
-  const maxAttempts = positiveInt(o.maxAttempts, "options.maxAttempts");
+  const maxAttempts = boundedInt(o.maxAttempts, "options.maxAttempts", LIMITS.maxAttempts);
   if (maxAttempts) out.maxAttempts = maxAttempts;
-  const maxDuration = positiveInt(o.maxDuration, "options.maxDuration");
+  const maxDuration = boundedInt(o.maxDuration, "options.maxDuration", LIMITS.maxDurationSeconds);
   if (maxDuration) out.maxDuration = maxDuration;
   if (o.queue !== undefined && o.queue !== null) {
     const name: unknown = isObject(o.queue) ? o.queue.name : o.queue;
@@ -120,7 +157,9 @@ export function parseTriggerOptions(raw: unknown, now: Date): TriggerOptions {
   const ck = optionalString(o.concurrencyKey, "options.concurrencyKey", 256);
   if (ck) out.concurrencyKey = ck;
   if (o.priority !== undefined && o.priority !== null) {
-    if (typeof o.priority !== "number" || !Number.isFinite(o.priority)) throw badRequest("invalid_option", "options.priority must be a number", "options.priority");
+    if (typeof o.priority !== "number" || !Number.isFinite(o.priority) || Math.abs(o.priority) > LIMITS.priority) {
+      throw badRequest("invalid_option", `options.priority must be a number from -${LIMITS.priority} to ${LIMITS.priority}`, "options.priority");
+    }
     out.priority = Math.round(o.priority);
   }
   return out;

@@ -85,7 +85,7 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest): Pro
         root_run_id, depth, batch_index, queued_at, delayed_until, available_at, ttl_expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $23, $24, $25,
         CASE WHEN $4 = 'QUEUED' THEN ${NOW} END, $21, $21,
-        CASE WHEN $22::integer IS NOT NULL THEN coalesce($21::timestamp, ${NOW}) + make_interval(secs => $22::integer / 1000.0) END)`,
+        CASE WHEN $22::float8 IS NOT NULL THEN coalesce($21::timestamp, ${NOW}) + make_interval(secs => $22::float8 / 1000.0) END)`,
     [
       id,
       req.envId,

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { withTransaction } from "../db/transaction.ts";
 import { badRequest } from "../errors.ts";
 import { newId } from "./ids.ts";
-import { validateTaskId } from "./trigger-options.ts";
+import { LIMITS, validateTaskId } from "./trigger-options.ts";
 import { NOW } from "./sql.ts";
 
 export interface TaskRegistration {
@@ -20,6 +20,37 @@ export interface WorkerRegistration {
   tasks: TaskRegistration[];
 }
 
+const MAX_CONCURRENCY_LIMIT = 1_000_000;
+/** Longest retry backoff: a year. */
+const MAX_BACKOFF_MS = 366 * 86_400_000;
+
+function intInRange(v: unknown, field: string, min: number, max: number): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw badRequest("invalid_option", `${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, field);
+  }
+  return v;
+}
+
+/** A task's retry policy, every field within its range. */
+function parseRetry(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw badRequest("invalid_option", `${field} must be an object`, field);
+  const r = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const maxAttempts = intInRange(r.maxAttempts, `${field}.maxAttempts`, 1, LIMITS.maxAttempts);
+  if (maxAttempts !== undefined) out.maxAttempts = maxAttempts;
+  for (const k of ["minTimeoutInMs", "maxTimeoutInMs"] as const) {
+    const ms = intInRange(r[k], `${field}.${k}`, 0, MAX_BACKOFF_MS);
+    if (ms !== undefined) out[k] = ms;
+  }
+  if (r.factor !== undefined && r.factor !== null) {
+    if (typeof r.factor !== "number" || !(r.factor >= 1 && r.factor <= 100)) throw badRequest("invalid_option", `${field}.factor must be a number from 1 to 100`, `${field}.factor`);
+    out.factor = r.factor;
+  }
+  if (typeof r.randomize === "boolean") out.randomize = r.randomize;
+  return out;
+}
+
 export function parseRegistration(body: unknown): WorkerRegistration {
   const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
   if (!Array.isArray(b.tasks)) throw badRequest("invalid_worker", "tasks must be an array of { id }", "tasks");
@@ -30,14 +61,11 @@ export function parseRegistration(body: unknown): WorkerRegistration {
       if (o.queue.length === 0 || o.queue.length > 128) throw badRequest("invalid_queue", `tasks[${i}].queue must be 1-128 characters`, `tasks[${i}].queue`);
       reg.queue = o.queue;
     }
-    if (o.concurrencyLimit !== undefined && o.concurrencyLimit !== null) {
-      if (typeof o.concurrencyLimit !== "number" || !Number.isInteger(o.concurrencyLimit) || o.concurrencyLimit <= 0) {
-        throw badRequest("invalid_concurrency_limit", `tasks[${i}].concurrencyLimit must be a positive integer`, `tasks[${i}].concurrencyLimit`);
-      }
-      reg.concurrencyLimit = o.concurrencyLimit;
-    }
-    if (typeof o.retry === "object" && o.retry !== null) reg.retry = o.retry as Record<string, unknown>;
-    if (typeof o.maxDuration === "number") reg.maxDuration = o.maxDuration;
+    const limit = intInRange(o.concurrencyLimit, `tasks[${i}].concurrencyLimit`, 1, MAX_CONCURRENCY_LIMIT);
+    if (limit !== undefined) reg.concurrencyLimit = limit;
+    if (o.retry !== undefined && o.retry !== null) reg.retry = parseRetry(o.retry, `tasks[${i}].retry`);
+    const maxDuration = intInRange(o.maxDuration, `tasks[${i}].maxDuration`, 1, LIMITS.maxDurationSeconds);
+    if (maxDuration !== undefined) reg.maxDuration = maxDuration;
     return reg;
   });
   const concurrency = typeof b.concurrency === "number" && Number.isInteger(b.concurrency) && b.concurrency > 0 ? b.concurrency : 10;
