@@ -9,6 +9,7 @@ import { workerRoutes } from "./api/worker-routes.ts";
 import type { KeyStore } from "./auth/keys.ts";
 import { authenticate, type AuthEnv } from "./auth/middleware.ts";
 import type { Engine } from "./engine/engine.ts";
+import { ILLEGAL_TRANSITION } from "./engine/transitions.ts";
 import { RuncastError, badRequest } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { LoopDelay } from "./loop-delay.ts";
@@ -46,6 +47,7 @@ function fromDatabaseError(err: unknown): RuncastError | undefined {
   const message = err instanceof Error ? err.message : String(err);
   if (code.startsWith("22") || code.startsWith("54")) return new RuncastError(400, "invalid_input", `the database refused a value of this request: ${message}`);
   if (code.startsWith("23")) return new RuncastError(409, "conflict", `the database refused this change: ${message}`);
+  if (code === ILLEGAL_TRANSITION) return new RuncastError(409, "illegal_transition", message);
   return undefined;
 }
 

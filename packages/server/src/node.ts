@@ -12,6 +12,7 @@ import { migrate } from "./db/migrate.ts";
 import { RUNCAST_SCHEMA } from "./db/schema.ts";
 import { createPool } from "./db/pool.ts";
 import { Engine } from "./engine/engine.ts";
+import { installTransitionRules } from "./engine/transitions.ts";
 import type { Logger } from "./log.ts";
 import { LoopDelay } from "./loop-delay.ts";
 import { LocalSubscriptionLimiter } from "./realtime/limits.ts";
@@ -57,7 +58,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     }
     const pool = createPool(databaseUrl, { max: 20, searchPath: RUNCAST_SCHEMA });
     cleanups.push(() => pool.end());
-    const applied = await migrate(pool);
+    const applied = await migrate(pool, undefined, installTransitionRules);
     if (applied.length) log("info", "migrations applied", { migrations: applied });
     const { env, secretKey } = await ensureDevEnvironment(pool, config.secretKey);
     if (!config.secretKey && db) writeFileSync(join(config.dataDir, "secret-key"), secretKey + "\n", { mode: 0o600 });

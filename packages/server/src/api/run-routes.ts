@@ -41,6 +41,26 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     return c.json(runJson(run));
   });
 
+  /** The run's history: every status it took, in order, with the attempt and the reason (its timeline). */
+  app.get("/api/v1/runs/:runId/events", async (c) => {
+    const principal = c.get("principal");
+    const run = await getRun(engine.pool, principal.envId, c.req.param("runId"));
+    authorize(principal, "read", runResources(run));
+    const { rows } = await engine.pool.query<{ status: string; previous_status: string | null; attempt_number: number; at: Date; reason: string | null }>(
+      "SELECT status, previous_status, attempt_number, at, reason FROM run_events WHERE run_id = $1 ORDER BY id",
+      [run.id],
+    );
+    return c.json({
+      events: rows.map((r) => ({
+        status: r.status,
+        previousStatus: r.previous_status,
+        attemptNumber: r.attempt_number,
+        at: r.at.toISOString(),
+        ...(r.reason ? { reason: r.reason } : {}),
+      })),
+    });
+  });
+
   app.post("/api/v2/runs/:runId/cancel", async (c) => {
     const principal = c.get("principal");
     const runId = c.req.param("runId");

@@ -31,18 +31,52 @@ test("ten nodes migrating at once apply each file exactly once; re-running is a 
   assert.equal(identity.rows[0]!.relreplident, "f");
 });
 
-test("Runcast's tables end in their own schema: created in public by the first files (this pool has no search_path), moved by 0005", async () => {
+test("Runcast's tables are all in their own schema, whatever the pool's search_path (this one has none)", async () => {
   const inPublic = await pool.query<{ relname: string }>(
     "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S')",
   );
-  assert.deepEqual(inPublic.rows, [], "nothing of Runcast's is left in public");
+  assert.deepEqual(inPublic.rows, [], "nothing of Runcast's is in public");
   const own = await pool.query<{ relname: string }>(
     "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'runcast_internal' AND c.relkind = 'r' ORDER BY 1",
   );
   assert.deepEqual(
     own.rows.map((r) => r.relname),
-    ["api_keys", "attempts", "batches", "environments", "queues", "runcast_ddl_events", "runcast_migrations", "runs", "tasks", "workers"],
+    ["api_keys", "attempts", "batches", "environments", "queues", "run_events", "runcast_ddl_events", "runcast_migrations", "runs", "tasks", "workers"],
   );
-  const fn = await pool.query("SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'runcast_internal' AND p.proname = 'runcast_ddl_event'");
-  assert.equal(fn.rowCount, 1);
+});
+
+test("a database of the earlier layout (Runcast's tables in public) is moved into runcast_internal with its data", async () => {
+  const name = `upgrade_test_${process.pid}_${Date.now()}`;
+  const admin = createPool(db.url, { max: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(db.url);
+  url.pathname = `/${name}`;
+  const old = createPool(url.toString(), { max: 2 });
+  try {
+    // What 0001-0004 left behind before the schema existed: tables in public, recorded in public.runcast_migrations.
+    const client = await old.connect();
+    try {
+      await client.query("CREATE TABLE runcast_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+      for (const m of loadMigrations().filter((m) => m.id <= 4)) {
+        await client.query(m.sql);
+        await client.query("INSERT INTO runcast_migrations (id, name) VALUES ($1, $2)", [m.id, m.name]);
+      }
+      await client.query("INSERT INTO environments (id, slug) VALUES ('env_dev', 'dev')");
+      await client.query("INSERT INTO runs (id, env_id, task_identifier, status, queue) VALUES ('run_old', 'env_dev', 'echo', 'QUEUED', 'task/echo')");
+    } finally {
+      client.release();
+    }
+    const applied = await migrate(old);
+    assert.deepEqual(applied, loadMigrations().filter((m) => m.id > 4).map((m) => m.name));
+    const { rows } = await old.query<{ id: string }>("SELECT id FROM runcast_internal.runs");
+    assert.deepEqual(rows.map((r) => r.id), ["run_old"], "the data moved with its table");
+    const left = await old.query("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'");
+    assert.equal(left.rowCount, 0, "nothing of Runcast's is left in public");
+    const fn = await old.query("SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'runcast_internal' AND p.proname = 'runcast_ddl_event'");
+    assert.equal(fn.rowCount, 1, "the schema-change trigger's function moved too");
+  } finally {
+    await old.end();
+    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+    await admin.end();
+  }
 });

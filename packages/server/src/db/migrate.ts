@@ -26,7 +26,12 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * `runcast_migrations`. An advisory lock makes N nodes starting at once apply each file once;
  * re-running is a no-op. Shipped files are never edited: fixes are new files.
  */
-export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Promise<string[]> {
+export async function migrate(
+  pool: pg.Pool,
+  migrations = loadMigrations(),
+  /** Run under the same lock after the files (installing definitions generated from code, e.g. triggers). */
+  install?: (client: pg.PoolClient) => Promise<void>,
+): Promise<string[]> {
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -46,12 +51,24 @@ export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Pro
       await client.query("BEGIN");
       try {
         await client.query(`INSERT INTO ${RUNCAST_SCHEMA}.runcast_migrations (id, name) VALUES ($1, $2)`, [m.id, m.name]);
+        // Unqualified names in the files mean Runcast's schema, whatever the pool's search_path.
+        await client.query(`SET LOCAL search_path = ${RUNCAST_SCHEMA}`);
         await client.query(m.sql);
         await client.query("COMMIT");
         applied.push(m.name);
       } catch (err) {
         await client.query("ROLLBACK");
         throw new Error(`migration ${m.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (install) {
+      await client.query("BEGIN");
+      try {
+        await install(client);
+        await client.query("COMMIT");
+      } catch (err) {
+        await client.query("ROLLBACK");
+        throw err;
       }
     }
     await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);

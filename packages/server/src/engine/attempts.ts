@@ -41,7 +41,10 @@ export async function heartbeat(pool: pg.Pool, ref: AttemptRef, leaseMs: number)
   if (!rowCount) throw leaseLost(ref.runId);
 }
 
-/** Records a successful attempt: the run becomes COMPLETED with its output, in one statement. */
+/**
+ * Records a successful attempt: the run becomes COMPLETED with its output. Lock order everywhere: the run
+ * first, then its attempt (cancel, complete, fail and the lease sweep alike), so they never deadlock.
+ */
 export async function completeAttempt(
   pool: pg.Pool,
   ref: AttemptRef,
@@ -50,18 +53,21 @@ export async function completeAttempt(
   rates: CostRates,
 ): Promise<void> {
   const u = usage(rates, 6);
-  const { rowCount } = await pool.query(
-    `WITH a AS (
-       UPDATE attempts SET status = 'COMPLETED', finished_at = ${NOW}
-       WHERE id = $1 AND run_id = $2 AND worker_id = $3 AND status = 'EXECUTING'
-       RETURNING run_id, started_at
-     )
-     UPDATE runs r SET status = 'COMPLETED', output = $4, output_type = $5, error = NULL,
-       finished_at = ${NOW}, updated_at = ${NOW}, ${u.sql}
-     FROM a WHERE r.id = a.run_id AND r.status = 'EXECUTING'`,
-    [ref.attemptId, ref.runId, ref.workerId, JSON.stringify(output ?? null), outputType, ...u.params],
-  );
-  if (!rowCount) throw leaseLost(ref.runId);
+  await withTransaction(pool, async (client) => {
+    await client.query("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", [ref.runId]);
+    const { rowCount } = await client.query(
+      `WITH a AS (
+         UPDATE attempts SET status = 'COMPLETED', finished_at = ${NOW}
+         WHERE id = $1 AND run_id = $2 AND worker_id = $3 AND status = 'EXECUTING'
+         RETURNING run_id, started_at
+       )
+       UPDATE runs r SET status = 'COMPLETED', output = $4, output_type = $5, error = NULL,
+         finished_at = ${NOW}, updated_at = ${NOW}, ${u.sql}
+       FROM a WHERE r.id = a.run_id AND r.status = 'EXECUTING'`,
+      [ref.attemptId, ref.runId, ref.workerId, JSON.stringify(output ?? null), outputType, ...u.params],
+    );
+    if (!rowCount) throw leaseLost(ref.runId);
+  });
 }
 
 export interface RunError {
@@ -94,13 +100,15 @@ export async function failLockedAttempt(
   rates: CostRates,
   random: number,
 ): Promise<RunStatus> {
+  // The run first, then the attempt (the lock order of every transition).
+  await client.query("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", [ref.runId]);
   const { rows } = await client.query<{ attempt_number: number; max_attempts: number | null; retry: Partial<RetryPolicy> | null }>(
     `SELECT r.attempt_number, r.max_attempts, t.config -> 'retry' AS retry
      FROM attempts a JOIN runs r ON r.id = a.run_id
      LEFT JOIN tasks t ON t.env_id = r.env_id AND t.id = r.task_identifier
      WHERE a.id = $1 AND a.run_id = $2 AND ($3::text IS NULL OR a.worker_id = $3) AND a.status = 'EXECUTING'
        AND r.status IN ('EXECUTING', 'FROZEN')
-     FOR UPDATE OF a, r`,
+     FOR UPDATE OF a`,
     [ref.attemptId, ref.runId, ref.workerId ?? null],
   );
   const row = rows[0];

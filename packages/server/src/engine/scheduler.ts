@@ -1,6 +1,8 @@
 import type pg from "pg";
 import { withTransaction } from "../db/transaction.ts";
+import { RuncastError } from "../errors.ts";
 import { failLockedAttempt, type CostRates } from "./attempts.ts";
+import { setTransitionReason } from "./transitions.ts";
 import { NOW } from "./sql.ts";
 
 /** Longest sleep between sweeps when nothing is due sooner (a due time set by another node is seen by then). */
@@ -17,15 +19,17 @@ export class Scheduler {
   readonly #pool: pg.Pool;
   readonly #rates: CostRates;
   readonly #onQueued: (envIds: string[]) => void;
+  readonly #log: (msg: string) => void;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
 
-  constructor(pool: pg.Pool, rates: CostRates, onQueued: (envIds: string[]) => void) {
+  constructor(pool: pg.Pool, rates: CostRates, onQueued: (envIds: string[]) => void, log: (msg: string) => void = (m) => process.emitWarning(m)) {
     this.#pool = pool;
     this.#rates = rates;
     this.#onQueued = onQueued;
+    this.#log = log;
   }
 
   start(): void {
@@ -98,33 +102,63 @@ export class Scheduler {
     return ms === null || ms === undefined ? MAX_IDLE_MS : Math.max(0, Math.ceil(ms));
   }
 
+  /**
+   * Attempts whose lease expired are failed as crashed, each in its own transaction, taking the run's lock
+   * first (the lock order of every transition) and skipping runs another transaction holds (the next sweep
+   * takes them). A row that fails is logged and its run closed as CRASHED, so no run stays EXECUTING, holding
+   * its queue's slot, because of one bad row.
+   */
   async #expireLeases(): Promise<string[]> {
     const envs: string[] = [];
-    await withTransaction(this.#pool, async (client) => {
-      const { rows } = await client.query<{ id: string; run_id: string; env_id: string }>(
-        `SELECT a.id, a.run_id, r.env_id FROM attempts a JOIN runs r ON r.id = a.run_id
-         WHERE a.status = 'EXECUTING' AND a.lease_expires_at <= ${NOW}
-         LIMIT ${SWEEP_LIMIT} FOR UPDATE OF a SKIP LOCKED`,
-      );
-      for (const row of rows) {
-        await client.query("SAVEPOINT lease");
-        try {
-          await failLockedAttempt(
-            client,
-            { runId: row.run_id, attemptId: row.id },
-            { name: "WorkerLost", message: "the worker stopped heartbeating (it crashed or lost its connection)" },
-            "crashed",
-            this.#rates,
-            Math.random(),
+    const { rows } = await this.#pool.query<{ id: string; run_id: string; env_id: string }>(
+      `SELECT a.id, a.run_id, r.env_id FROM attempts a JOIN runs r ON r.id = a.run_id
+       WHERE a.status = 'EXECUTING' AND a.lease_expires_at <= ${NOW}
+       ORDER BY a.lease_expires_at LIMIT ${SWEEP_LIMIT}`,
+    );
+    for (const row of rows) {
+      try {
+        const done = await withTransaction(this.#pool, async (client) => {
+          const locked = await client.query("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE SKIP LOCKED", [row.run_id]);
+          if (!locked.rowCount) return false;
+          const still = await client.query(
+            `SELECT 1 FROM attempts WHERE id = $1 AND status = 'EXECUTING' AND lease_expires_at <= ${NOW} FOR UPDATE`,
+            [row.id],
           );
-          envs.push(row.env_id);
-        } catch {
-          // The run moved on meanwhile (canceled): just close the attempt.
-          await client.query("ROLLBACK TO SAVEPOINT lease");
-          await client.query(`UPDATE attempts SET status = 'LOST', finished_at = ${NOW} WHERE id = $1`, [row.id]);
-        }
+          if (!still.rowCount) return false; // heartbeat or completion won meanwhile
+          await setTransitionReason(client, "lease expired: the worker stopped heartbeating");
+          await client.query("SAVEPOINT lease");
+          try {
+            await failLockedAttempt(
+              client,
+              { runId: row.run_id, attemptId: row.id },
+              { name: "WorkerLost", message: "the worker stopped heartbeating (it crashed or lost its connection)" },
+              "crashed",
+              this.#rates,
+              Math.random(),
+            );
+          } catch (err) {
+            if (!(err instanceof RuncastError && err.code === "lease_lost")) throw err;
+            // The run moved on meanwhile (canceled, finished): just close the attempt.
+            await client.query("ROLLBACK TO SAVEPOINT lease");
+            await client.query(`UPDATE attempts SET status = 'LOST', finished_at = ${NOW} WHERE id = $1`, [row.id]);
+          }
+          return true;
+        });
+        if (done) envs.push(row.env_id);
+      } catch (err) {
+        this.#log(`lease sweep failed for run ${row.run_id}: ${err instanceof Error ? err.message : String(err)}; closing it as CRASHED`);
+        await this.#pool
+          .query(
+            `WITH a AS (UPDATE attempts SET status = 'LOST', finished_at = ${NOW} WHERE id = $1)
+             UPDATE runs SET status = 'CRASHED', finished_at = ${NOW},
+               error = jsonb_build_object('name', 'WorkerLost', 'message', 'the worker stopped heartbeating')
+             WHERE id = $2 AND status IN ('EXECUTING', 'FROZEN')`,
+            [row.id, row.run_id],
+          )
+          .catch((e: unknown) => this.#log(`could not close run ${row.run_id}: ${e instanceof Error ? e.message : String(e)}; retried at the next sweep`));
+        envs.push(row.env_id);
       }
-    });
+    }
     return envs;
   }
 }
