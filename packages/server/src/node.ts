@@ -88,6 +88,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     cleanups.push(() => sync.stop());
     const engine = new Engine(pool, {
       leaseMs: config.leaseMs,
+      workerTimeoutMs: config.workerTimeoutMs,
       rates: { centsPerSecond: config.costCentsPerSecond, baseCentsPerAttempt: config.baseCostCents },
     });
     engine.start();

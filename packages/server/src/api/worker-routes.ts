@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { AuthEnv } from "../auth/middleware.ts";
 import { requireSecret } from "../auth/principal.ts";
 import type { Engine } from "../engine/engine.ts";
@@ -58,9 +58,9 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
     return c.json({ ok: true });
   });
 
-  const attemptRef = async (c: { req: { param(name: string): string } }, body: Record<string, unknown>) => {
+  const attemptRef = async (c: Context<AuthEnv>, body: Record<string, unknown>) => {
     if (typeof body.workerId !== "string") throw badRequest("missing_worker_id", "workerId is required", "workerId");
-    return { runId: c.req.param("runId"), attemptId: c.req.param("attemptId"), workerId: body.workerId };
+    return { envId: c.get("principal").envId, runId: c.req.param("runId") ?? "", attemptId: c.req.param("attemptId") ?? "", workerId: body.workerId };
   };
 
   app.post("/api/v1/runs/:runId/attempts/:attemptId/heartbeat", async (c) => {

@@ -5,6 +5,7 @@ import { DEFAULT_RETRY, retryDelayMs, statusAfterFailure, type FailureKind, type
 import { NOW } from "./sql.ts";
 
 export interface AttemptRef {
+  envId: string;
   runId: string;
   attemptId: string;
   workerId: string;

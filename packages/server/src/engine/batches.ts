@@ -110,7 +110,7 @@ export async function createBatch(engine: Engine, req: CreateBatchRequest): Prom
             options: item.options,
             batchId: id,
             triggerFunction: item.options.resumeParentOnCompletion ? "batchTriggerAndWait" : "batchTrigger",
-          });
+          }, engine.workerTimeoutMs);
           if (!r.isCached && r.status === "QUEUED") queued = true;
           if (!r.isCached && r.status === "DELAYED") delayed = true;
           runs.push({ id: r.id, taskIdentifier: item.taskId, isCached: r.isCached });

@@ -7,19 +7,27 @@ import { dequeueRuns, type DequeuedRun } from "./dequeue.ts";
 import type { FailureKind, RunStatus } from "./run-state.ts";
 import { Scheduler } from "./scheduler.ts";
 import { insertRun, isIdempotencyRace, type TriggerRequest, type TriggerResult } from "./trigger.ts";
+import { NOW } from "./sql.ts";
+import { setTransitionReason } from "./transitions.ts";
 import { Wakeups } from "./wakeups.ts";
 import { registerWorker, stopWorker, touchWorker, type WorkerRegistration } from "./workers.ts";
 
 export interface EngineOptions {
   leaseMs: number;
   rates: CostRates;
+  /** A worker not heard from for this long (no dequeue, heartbeat or events request) counts as gone. */
+  workerTimeoutMs?: number;
 }
+
+/** Default of RUNCAST_WORKER_TIMEOUT_MS. */
+export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
 
 /** The run lifecycle: what the HTTP API calls. Owns the scheduler and the dequeue wake-ups. */
 export class Engine {
   readonly pool: pg.Pool;
   readonly leaseMs: number;
   readonly rates: CostRates;
+  readonly workerTimeoutMs: number;
   readonly #wakeups = new Wakeups();
   readonly #scheduler: Scheduler;
 
@@ -27,6 +35,7 @@ export class Engine {
     this.pool = pool;
     this.leaseMs = opts.leaseMs;
     this.rates = opts.rates;
+    this.workerTimeoutMs = opts.workerTimeoutMs ?? DEFAULT_WORKER_TIMEOUT_MS;
     this.#scheduler = new Scheduler(pool, this.rates, (envs) => this.notifyQueued(envs));
   }
 
@@ -53,7 +62,7 @@ export class Engine {
     // Two concurrent triggers of one idempotency key: the loser of the insert race retries and finds the winner's run.
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await withTransaction(this.pool, (client) => insertRun(client, req));
+        const result = await withTransaction(this.pool, (client) => insertRun(client, req, this.workerTimeoutMs));
         if (!result.isCached) {
           if (result.status === "QUEUED") this.notifyQueued([req.envId]);
           else this.scheduleSoon();
@@ -83,19 +92,49 @@ export class Engine {
   async dequeue(envId: string, workerId: string, max: number, waitMs: number, signal?: AbortSignal): Promise<DequeuedRun[]> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const worker = await touchWorker(this.pool, envId, workerId);
-      if (!worker) throw notFound("worker_not_found", `worker ${workerId} is not registered in this environment`);
+      const worker = await this.#touch(envId, workerId);
       if (worker.stopped) throw new RuncastError(409, "worker_stopped", `worker ${workerId} has stopped`);
       const seen = this.#wakeups.generation(envId);
+      // A client that went away while held gets nothing leased (the runs would wait for their lease to expire).
+      if (signal?.aborted) return [];
       const runs = await dequeueRuns(this.pool, { envId, workerId, tasks: worker.tasks, max, leaseMs: this.leaseMs });
       if (runs.length) {
+        if (signal?.aborted) {
+          await this.#giveBack(envId, runs);
+          return [];
+        }
         this.#scheduler.nudge();
         return runs;
       }
       const left = deadline - Date.now();
       if (left <= 0 || signal?.aborted) return [];
-      await this.#wakeups.wait(envId, seen, left, signal);
+      // Woken by new runs, and often enough to keep the worker seen while it is held.
+      await this.#wakeups.wait(envId, seen, Math.min(left, this.workerTimeoutMs / 3), signal);
     }
+  }
+
+  /** The worker, marked seen (releasing runs that waited for it when it had been counted as gone). */
+  async #touch(envId: string, workerId: string) {
+    const worker = await touchWorker(this.pool, envId, workerId, this.workerTimeoutMs);
+    if (!worker) throw notFound("worker_not_found", `worker ${workerId} is not registered in this environment`);
+    if (worker.released) this.notifyQueued([envId]);
+    return worker;
+  }
+
+  /** Runs leased to a client that went away before it got them go back to their queue at once. */
+  async #giveBack(envId: string, runs: DequeuedRun[]): Promise<void> {
+    await withTransaction(this.pool, async (client) => {
+      for (const r of runs) {
+        await client.query("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", [r.id]);
+        await setTransitionReason(client, "given back: the worker left before it received the run");
+        await client.query(`UPDATE attempts SET status = 'LOST', finished_at = ${NOW} WHERE id = $1 AND status = 'EXECUTING'`, [r.attemptId]);
+        await client.query(
+          "UPDATE runs SET status = 'QUEUED', attempt_number = attempt_number - 1 WHERE id = $1 AND status = 'EXECUTING'",
+          [r.id],
+        );
+      }
+    });
+    this.notifyQueued([envId]);
   }
 
   /** Cancels a run; workers holding it hear about it at once through their held events request. */
@@ -117,6 +156,7 @@ export class Engine {
     const key = `cancel:${envId}`;
     const deadline = Date.now() + waitMs;
     for (;;) {
+      await this.#touch(envId, workerId);
       const seen = this.#wakeups.generation(key);
       const { rows } = await this.pool.query<{ id: string }>(
         `SELECT r.id FROM runs r
@@ -126,8 +166,8 @@ export class Engine {
         [runIds, envId, workerId],
       );
       const left = deadline - Date.now();
-      if (rows.length || left <= 0 || signal?.aborted || runIds.length === 0) return rows.map((r) => r.id);
-      await this.#wakeups.wait(key, seen, left, signal);
+      if (rows.length || left <= 0 || signal?.aborted) return rows.map((r) => r.id);
+      await this.#wakeups.wait(key, seen, Math.min(left, this.workerTimeoutMs / 3), signal);
     }
   }
 
@@ -136,8 +176,10 @@ export class Engine {
     return setWaiting(this.pool, ref, waiting);
   }
 
-  heartbeat(ref: AttemptRef): Promise<void> {
-    return heartbeat(this.pool, ref, this.leaseMs);
+  async heartbeat(ref: AttemptRef): Promise<void> {
+    await heartbeat(this.pool, ref, this.leaseMs);
+    // A worker busy with its runs dequeues nothing: its heartbeats keep it seen.
+    await touchWorker(this.pool, ref.envId, ref.workerId, this.workerTimeoutMs);
   }
 
   complete(ref: AttemptRef, output: unknown, outputType: string): Promise<void> {

@@ -130,7 +130,7 @@ export class Scheduler {
           try {
             await failLockedAttempt(
               client,
-              { runId: row.run_id, attemptId: row.id },
+              { envId: row.env_id, runId: row.run_id, attemptId: row.id },
               { name: "WorkerLost", message: "the worker stopped heartbeating (it crashed or lost its connection)" },
               "crashed",
               this.#rates,

@@ -17,7 +17,8 @@ export const TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   WAITING_FOR_DEPLOY: ["QUEUED", "CANCELED", "EXPIRED"],
   DELAYED: ["QUEUED", "WAITING_FOR_DEPLOY", "CANCELED"],
   QUEUED: ["EXECUTING", "WAITING_FOR_DEPLOY", "CANCELED", "EXPIRED"],
-  EXECUTING: ["COMPLETED", "FROZEN", ...ATTEMPT_ENDS],
+  // EXECUTING → QUEUED: leased to a worker that left before receiving it, given back at once.
+  EXECUTING: ["COMPLETED", "FROZEN", "QUEUED", ...ATTEMPT_ENDS],
   FROZEN: ["EXECUTING", "QUEUED", ...ATTEMPT_ENDS],
   REATTEMPTING: ["QUEUED", "WAITING_FOR_DEPLOY", "CANCELED"],
   COMPLETED: [],

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { RuncastError } from "../errors.ts";
 import { newId } from "./ids.ts";
+import { lockTasks } from "./workers.ts";
 import { NOW, utcTimestamp } from "./sql.ts";
 import type { TriggerOptions } from "./trigger-options.ts";
 import type { RunStatus } from "./run-state.ts";
@@ -24,7 +25,6 @@ export interface TriggerResult {
 }
 
 /** A worker counts as connected while it has been seen within this window. */
-export const WORKER_SEEN_WINDOW = "60 seconds";
 
 interface TaskRow {
   queue: string;
@@ -32,13 +32,16 @@ interface TaskRow {
   connected: boolean;
 }
 
-async function findTask(client: pg.PoolClient | pg.Pool, envId: string, taskId: string): Promise<TaskRow | null> {
+async function findTask(client: pg.PoolClient, envId: string, taskId: string, workerTimeoutMs: number): Promise<TaskRow | null> {
+  // Serialised with worker registration for this task (workers.ts lockTasks): a run inserted while a worker
+  // registers is either seen by the registration's release or sees the worker.
+  await lockTasks(client, envId, [taskId]);
   const { rows } = await client.query<TaskRow>(
     `SELECT t.queue, t.config,
        EXISTS (SELECT 1 FROM workers w WHERE w.env_id = t.env_id AND $2 = ANY (w.tasks)
-               AND w.stopped_at IS NULL AND w.last_seen_at > ${NOW} - interval '${WORKER_SEEN_WINDOW}') AS connected
+               AND w.stopped_at IS NULL AND w.last_seen_at > ${NOW} - make_interval(secs => $3::float8 / 1000)) AS connected
      FROM tasks t WHERE t.env_id = $1 AND t.id = $2`,
-    [envId, taskId],
+    [envId, taskId, workerTimeoutMs],
   );
   return rows[0] ?? null;
 }
@@ -47,10 +50,10 @@ async function findTask(client: pg.PoolClient | pg.Pool, envId: string, taskId: 
  * Creates one run in its first status (DELAYED, QUEUED or WAITING_FOR_DEPLOY), or returns the
  * existing run for a live idempotency key. Runs inside the caller's transaction when given a client.
  */
-export async function insertRun(client: pg.PoolClient, req: TriggerRequest): Promise<TriggerResult> {
+export async function insertRun(client: pg.PoolClient, req: TriggerRequest, workerTimeoutMs: number): Promise<TriggerResult> {
   // A task no worker has registered yet still gets its run: it waits for a deployment (WAITING_FOR_DEPLOY)
   // and starts as soon as a worker registering the id connects (DESIGN.md).
-  const task = (await findTask(client, req.envId, req.taskId)) ?? { queue: `task/${req.taskId}`, config: {}, connected: false };
+  const task = (await findTask(client, req.envId, req.taskId, workerTimeoutMs)) ?? { queue: `task/${req.taskId}`, config: {}, connected: false };
   const o = req.options;
   if (o.idempotencyKey) {
     const existing = await client.query<{ id: string; status: RunStatus; expired: boolean }>(

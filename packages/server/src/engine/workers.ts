@@ -74,17 +74,41 @@ export function parseRegistration(body: unknown): WorkerRegistration {
 }
 
 /**
+ * Serialises what decides whether a task's new runs wait for a deployment: triggering it (the run's first
+ * status) and a worker becoming available for it (releasing the waiting runs). Transaction-scoped advisory
+ * locks, taken in one order.
+ */
+export async function lockTasks(client: pg.ClientBase, envId: string, taskIds: readonly string[]): Promise<void> {
+  for (const id of [...new Set(taskIds)].sort()) {
+    await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`runcast-task:${envId}:${id}`]);
+  }
+}
+
+/** Runs of these tasks waiting for a deployment become QUEUED (under the tasks' locks). */
+async function releaseWaiting(client: pg.ClientBase, envId: string, taskIds: readonly string[]): Promise<number> {
+  await lockTasks(client, envId, taskIds);
+  const released = await client.query(
+    `UPDATE runs SET status = 'QUEUED', queued_at = ${NOW}, updated_at = ${NOW}
+     WHERE env_id = $1 AND status = 'WAITING_FOR_DEPLOY' AND task_identifier = ANY ($2::text[])`,
+    [envId, taskIds],
+  );
+  return released.rowCount ?? 0;
+}
+
+/**
  * Records a connected worker and the tasks it runs. Runs of those tasks waiting for a deployment
  * become QUEUED in the same transaction.
  */
 export async function registerWorker(pool: pg.Pool, envId: string, reg: WorkerRegistration): Promise<{ workerId: string; released: number }> {
   const workerId = newId("worker");
   return withTransaction(pool, async (client) => {
+    const taskIds = reg.tasks.map((t) => t.id);
+    await lockTasks(client, envId, taskIds);
     await client.query("INSERT INTO workers (id, env_id, name, tasks, concurrency) VALUES ($1, $2, $3, $4, $5)", [
       workerId,
       envId,
       reg.name,
-      reg.tasks.map((t) => t.id),
+      taskIds,
       reg.concurrency,
     ]);
     for (const t of reg.tasks) {
@@ -104,12 +128,7 @@ export async function registerWorker(pool: pg.Pool, envId: string, reg: WorkerRe
         [envId, t.queue ?? `task/${t.id}`, t.concurrencyLimit ?? null],
       );
     }
-    const released = await client.query(
-      `UPDATE runs SET status = 'QUEUED', queued_at = ${NOW}, updated_at = ${NOW}
-       WHERE env_id = $1 AND status = 'WAITING_FOR_DEPLOY' AND task_identifier = ANY ($2::text[])`,
-      [envId, reg.tasks.map((t) => t.id)],
-    );
-    return { workerId, released: released.rowCount ?? 0 };
+    return { workerId, released: await releaseWaiting(client, envId, taskIds) };
   });
 }
 
@@ -118,16 +137,29 @@ export interface WorkerRow {
   tasks: string[];
   concurrency: number;
   stopped: boolean;
+  /** Runs that were waiting for a deployment and became QUEUED because the worker came back. */
+  released: number;
 }
 
-/** Marks the worker seen now and returns it (null when unknown in this environment). */
-export async function touchWorker(pool: pg.Pool, envId: string, workerId: string): Promise<WorkerRow | null> {
-  const { rows } = await pool.query<{ id: string; tasks: string[]; concurrency: number; stopped: boolean }>(
-    `UPDATE workers SET last_seen_at = ${NOW} WHERE id = $1 AND env_id = $2
-     RETURNING id, tasks, concurrency, stopped_at IS NOT NULL AS stopped`,
-    [workerId, envId],
+/**
+ * Marks the worker seen now (dequeue, heartbeats and the events request all do: a busy worker is alive) and
+ * returns it, null when unknown in this environment. A worker seen again after `timeoutMs` of silence
+ * (it was counted as gone) releases the runs of its tasks that waited for a deployment meanwhile.
+ */
+export async function touchWorker(pool: pg.Pool, envId: string, workerId: string, timeoutMs: number): Promise<WorkerRow | null> {
+  const { rows } = await pool.query<{ id: string; tasks: string[]; concurrency: number; stopped: boolean; was_stale: boolean }>(
+    `UPDATE workers w SET last_seen_at = ${NOW}
+     FROM (SELECT id, last_seen_at AS before FROM workers WHERE id = $1 AND env_id = $2 FOR UPDATE) prev
+     WHERE w.id = prev.id
+     RETURNING w.id, w.tasks, w.concurrency, w.stopped_at IS NOT NULL AS stopped,
+       prev.before <= ${NOW} - make_interval(secs => $3::float8 / 1000) AS was_stale`,
+    [workerId, envId, timeoutMs],
   );
-  return rows[0] ?? null;
+  const row = rows[0];
+  if (!row) return null;
+  let released = 0;
+  if (row.was_stale && !row.stopped) released = await withTransaction(pool, (client) => releaseWaiting(client, envId, row.tasks));
+  return { id: row.id, tasks: row.tasks, concurrency: row.concurrency, stopped: row.stopped, released };
 }
 
 export async function stopWorker(pool: pg.Pool, envId: string, workerId: string): Promise<void> {
