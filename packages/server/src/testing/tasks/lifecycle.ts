@@ -1,5 +1,5 @@
 import { metadata, task, wait } from "@runcast/sdk";
-import { echo } from "./basic.ts";
+import { echo, sleeper } from "./basic.ts";
 
 /** Runs whose abort signal fired, by id (read by tests in the same process). */
 export const aborted = new Set<string>();
@@ -37,6 +37,15 @@ export const parent = task({
   run: async (payload: { value: string }) => {
     const result = await echo.triggerAndWait({ value: payload.value });
     return { child: result.unwrap().echoed, childId: result.id };
+  },
+});
+
+/** Waits on a child that runs for a minute (cancel must reach the child). */
+export const patient = task({
+  id: "patient",
+  run: async (_: Record<string, never>) => {
+    const result = await sleeper.triggerAndWait({ ms: 60_000 });
+    return { childOk: result.ok };
   },
 });
 
