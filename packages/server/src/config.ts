@@ -18,6 +18,8 @@ export interface NodeConfig {
   leaseMs: number;
   /** A worker not heard from for this long counts as gone (new runs of its tasks wait for a deployment). */
   workerTimeoutMs: number;
+  /** Finished runs are deleted this long after finishing (0 keeps them forever). */
+  retentionMs: number;
   /** Name of this node, used for its replication slot. */
   nodeId: string;
   /** Largest accepted request body, bytes. */
@@ -63,6 +65,7 @@ export function configFromEnv(
     longPollMs: intFrom(env.RUNCAST_LONG_POLL_MS, 20_000, "RUNCAST_LONG_POLL_MS"),
     leaseMs: intFrom(env.RUNCAST_LEASE_MS, 30_000, "RUNCAST_LEASE_MS"),
     workerTimeoutMs: intFrom(env.RUNCAST_WORKER_TIMEOUT_MS, 60_000, "RUNCAST_WORKER_TIMEOUT_MS"),
+    retentionMs: numberFrom(env.RUNCAST_RUN_RETENTION_DAYS, 30, "RUNCAST_RUN_RETENTION_DAYS") * 86_400_000,
     nodeId: (env.RUNCAST_NODE_ID ?? "main").replace(/[^a-z0-9_]/gi, "_").toLowerCase(),
     maxBodyBytes: intFrom(env.RUNCAST_MAX_BODY_BYTES, 3 * 1024 * 1024, "RUNCAST_MAX_BODY_BYTES"),
     shapeLogBytes: intFrom(env.RUNCAST_SHAPE_LOG_BYTES, 16 * 1024 * 1024, "RUNCAST_SHAPE_LOG_BYTES"),

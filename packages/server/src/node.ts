@@ -89,6 +89,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const engine = new Engine(pool, {
       leaseMs: config.leaseMs,
       workerTimeoutMs: config.workerTimeoutMs,
+      retentionMs: config.retentionMs,
       rates: { centsPerSecond: config.costCentsPerSecond, baseCentsPerAttempt: config.baseCostCents },
     });
     engine.start();

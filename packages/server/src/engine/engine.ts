@@ -17,6 +17,8 @@ export interface EngineOptions {
   rates: CostRates;
   /** A worker not heard from for this long (no dequeue, heartbeat or events request) counts as gone. */
   workerTimeoutMs?: number;
+  /** Finished runs are deleted this long after they finished (0: kept forever). */
+  retentionMs?: number;
 }
 
 /** Default of RUNCAST_WORKER_TIMEOUT_MS. */
@@ -36,7 +38,7 @@ export class Engine {
     this.leaseMs = opts.leaseMs;
     this.rates = opts.rates;
     this.workerTimeoutMs = opts.workerTimeoutMs ?? DEFAULT_WORKER_TIMEOUT_MS;
-    this.#scheduler = new Scheduler(pool, this.rates, (envs) => this.notifyQueued(envs));
+    this.#scheduler = new Scheduler(pool, this.rates, (envs) => this.notifyQueued(envs), { retentionMs: opts.retentionMs ?? 0 });
   }
 
   start(): void {

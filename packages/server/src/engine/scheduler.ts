@@ -2,12 +2,17 @@ import type pg from "pg";
 import { withTransaction } from "../db/transaction.ts";
 import { RuncastError } from "../errors.ts";
 import { failLockedAttempt, type CostRates } from "./attempts.ts";
+import { FINAL_STATUSES } from "./run-state.ts";
 import { setTransitionReason } from "./transitions.ts";
 import { NOW } from "./sql.ts";
 
 /** Longest sleep between sweeps when nothing is due sooner (a due time set by another node is seen by then). */
 const MAX_IDLE_MS = 5_000;
 const SWEEP_LIMIT = 500;
+/** Finished runs deleted per statement, and statements per sweep (retention stays in small batches). */
+const RETENTION_BATCH = 200;
+const RETENTION_BATCHES_PER_SWEEP = 10;
+const FINAL_SQL = [...FINAL_STATUSES].map((s) => `'${s}'`).join(",");
 
 /**
  * Time-driven transitions: DELAYED/REATTEMPTING runs whose time has come become QUEUED, waiting runs
@@ -20,16 +25,23 @@ export class Scheduler {
   readonly #rates: CostRates;
   readonly #onQueued: (envIds: string[]) => void;
   readonly #log: (msg: string) => void;
+  readonly #retentionMs: number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
 
-  constructor(pool: pg.Pool, rates: CostRates, onQueued: (envIds: string[]) => void, log: (msg: string) => void = (m) => process.emitWarning(m)) {
+  constructor(
+    pool: pg.Pool,
+    rates: CostRates,
+    onQueued: (envIds: string[]) => void,
+    opts: { retentionMs?: number; log?: (msg: string) => void } = {},
+  ) {
+    this.#retentionMs = opts.retentionMs ?? 0;
     this.#pool = pool;
     this.#rates = rates;
     this.#onQueued = onQueued;
-    this.#log = log;
+    this.#log = opts.log ?? ((m) => process.emitWarning(m));
   }
 
   start(): void {
@@ -89,6 +101,7 @@ export class Scheduler {
                     LIMIT ${SWEEP_LIMIT} FOR UPDATE SKIP LOCKED)`,
     );
     const retried = await this.#expireLeases();
+    await this.#deleteOldRuns();
     const envs = new Set([...queued.rows.map((r) => r.env_id), ...retried]);
     if (envs.size) this.#onQueued([...envs]);
     const { rows } = await this.#pool.query<{ ms: number | null }>(
@@ -100,6 +113,28 @@ export class Scheduler {
     );
     const ms = rows[0]?.ms;
     return ms === null || ms === undefined ? MAX_IDLE_MS : Math.max(0, Math.ceil(ms));
+  }
+
+  /**
+   * Retention: finished runs older than the retention age are deleted in small batches (their attempts and
+   * history with them). Subscribers see the deletes like any other change.
+   */
+  async #deleteOldRuns(): Promise<void> {
+    if (!(this.#retentionMs > 0)) return;
+    for (let batch = 0; batch < RETENTION_BATCHES_PER_SWEEP; batch++) {
+      const { rowCount } = await this.#pool.query(
+        `WITH old AS (
+           SELECT id FROM runs WHERE finished_at < ${NOW} - make_interval(secs => $1::float8 / 1000)
+             AND status IN (${FINAL_SQL})
+           ORDER BY finished_at LIMIT ${RETENTION_BATCH} FOR UPDATE SKIP LOCKED
+         ), gone_attempts AS (
+           DELETE FROM attempts WHERE run_id IN (SELECT id FROM old)
+         )
+         DELETE FROM runs WHERE id IN (SELECT id FROM old)`,
+        [this.#retentionMs],
+      );
+      if ((rowCount ?? 0) < RETENTION_BATCH) return;
+    }
   }
 
   /**
