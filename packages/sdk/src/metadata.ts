@@ -1,3 +1,4 @@
+import { RuncastApiError } from "./errors.ts";
 import type { ClientConfig } from "./config.ts";
 import { apiRequest } from "./http.ts";
 import { requireRun, type RunScope } from "./run-context.ts";
@@ -70,6 +71,8 @@ interface RunMetadata {
   /** Every request of this run's buffer, in order; a link never rejects (failures land in `failure`). */
   chain: Promise<void>;
   failure: unknown;
+  /** A flush whose request failed: sent again, with the same id, before anything newer (never applied twice). */
+  unsent: MetadataUpdateBody | undefined;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -153,6 +156,7 @@ function stateOf(fn: string): RunMetadata {
       timer: undefined,
       chain: Promise.resolve(),
       failure: undefined,
+      unsent: undefined,
     };
     const state = s;
     run.services.set(SERVICE, state);
@@ -181,14 +185,30 @@ function requestConfig(run: RunScope): { config?: ClientConfig } {
   return run.config ? { config: run.config } : {};
 }
 
+/** Writes the buffered operations: one flush, one id, fenced by the attempt. */
 async function send(s: RunMetadata): Promise<void> {
+  if (s.unsent) {
+    // An earlier flush failed: it goes first, as it was (the server applies an id once).
+    if (!(await post(s, s.unsent))) return;
+    s.unsent = undefined;
+  }
   const { self, parent, root } = s.pending;
   if (!self.length && !parent.length && !root.length) return;
   s.pending = { self: [], parent: [], root: [] };
-  const body: MetadataUpdateBody = {};
+  const body: FlushBody = { batchId: newBatchId(), attemptId: s.run.attemptId };
   if (self.length) body.operations = self;
   if (parent.length) body.parentOperations = parent;
   if (root.length) body.rootOperations = root;
+  if (!(await post(s, body))) s.unsent = body;
+}
+
+interface FlushBody extends MetadataUpdateBody {
+  batchId: string;
+  attemptId: string;
+}
+
+/** One request; true when it is done with: applied, or refused for good (4xx: the attempt lost the run, bad data). */
+async function post(s: RunMetadata, body: FlushBody | MetadataUpdateBody): Promise<boolean> {
   try {
     const res = await apiRequest<{ metadata: Record<string, unknown> }>(`/api/v1/runs/${encodeURIComponent(s.run.runId)}/metadata`, {
       method: "PUT",
@@ -196,11 +216,17 @@ async function send(s: RunMetadata): Promise<void> {
       ...requestConfig(s.run),
     });
     s.store = withPending(s, isObject(res.body.metadata) ? res.body.metadata : {});
+    return true;
   } catch (err) {
-    // The operations are dropped (apiRequest already retried 429, 5xx and network errors); the next
-    // flush() call, or the end of the attempt, reports the failure.
+    // apiRequest already retried 429, 5xx and network errors: the flush is kept and sent again first by the
+    // next one. The next flush() call, or the end of the attempt, reports the failure.
     s.failure ??= err;
+    return err instanceof RuncastApiError && err.status >= 400 && err.status < 500 && err.status !== 429;
   }
+}
+
+function newBatchId(): string {
+  return globalThis.crypto.randomUUID();
 }
 
 function enqueueLink(s: RunMetadata, fn: () => Promise<void>): Promise<void> {

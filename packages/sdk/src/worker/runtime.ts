@@ -314,7 +314,11 @@ export class Worker {
       await report("complete", { output: serialised });
     } catch (err) {
       const ended = controller.signal.aborted && controller.signal.reason instanceof AttemptEnded ? controller.signal.reason : undefined;
-      if (ended?.kind === "canceled") return;
+      if (ended?.kind === "canceled") {
+        // The outcome is the server's (CANCELED); what the task wrote last still goes out (final flushes).
+        await finish();
+        return;
+      }
       const error = ended ?? err;
       try {
         const hook = def?.onFailure;

@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { metadata, runs, tags, tasks, RuncastApiError, type RealtimeRun } from "@runcast/sdk";
 import type { echo } from "../testing/tasks/basic.ts";
+import type { flaky } from "../testing/tasks/lifecycle.ts";
+import { lastTicks, type lastWords } from "../testing/tasks/metadata-tasks.ts";
 import type { metadataProgress, metadataTimer } from "../testing/tasks/metadata-tasks.ts";
 import { useNodeWithWorker, waitFor } from "../testing/node.ts";
 
@@ -271,4 +273,37 @@ test("tags route: dedupes, keeps order, says how many were new; more than 10 is 
   }
   assert.deepEqual(await call("POST", path, { tags: ["d", "e", "f", "g", "h", "i", "j"] }), { status: 200, json: { message: "Successfully set 7 new tags." } });
   assert.equal((await row(handle.id)).tags.length, 10);
+});
+
+test("a metadata flush retried with its id applies once; a run's earlier attempt cannot write any more", async () => {
+  const handle = await tasks.trigger<typeof flaky>("flaky", {});
+  await waitFor(async () => (await runs.retrieve(handle.id)).status === "COMPLETED", "the flaky run to complete");
+  const put = (body: unknown) =>
+    fetch(`${env.node.url}/api/v1/runs/${handle.id}/metadata`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${env.node.secretKey}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const flush = { batchId: "flush-0001-retried", operations: [{ type: "increment", key: "n", value: 1 }, { type: "append", key: "log", value: "x" }] };
+  for (let i = 0; i < 3; i++) assert.equal((await put(flush)).status, 200);
+  const got = await fetch(`${env.node.url}/api/v1/runs/${handle.id}/metadata`, { headers: { authorization: `Bearer ${env.node.secretKey}` } });
+  assert.deepEqual(((await got.json()) as { metadata: unknown }).metadata, { n: 1, log: ["x"] });
+  const attempts = await env.node.pool.query<{ id: string; number: number }>("SELECT id, number FROM attempts WHERE run_id = $1 ORDER BY number", [handle.id]);
+  const [first, last] = [attempts.rows[0]!, attempts.rows.at(-1)!];
+  const stale = await put({ batchId: "flush-0002-stale", attemptId: first.id, operations: [{ type: "set", key: "n", value: 99 }] });
+  assert.equal(stale.status, 409);
+  assert.equal(((await stale.json()) as { error: { code: string } }).error.code, "lease_lost");
+  const current = await put({ batchId: "flush-0003-final", attemptId: last.id, operations: [{ type: "set", key: "done", value: true }] });
+  assert.equal(current.status, 200, "the latest attempt may still write (its final flush)");
+});
+
+test("a canceled run's last metadata write still lands (the final flush runs on the canceled path)", async () => {
+  const handle = await tasks.trigger<typeof lastWords>("last-words", {});
+  await waitFor(async () => (await runs.retrieve(handle.id)).metadata?.state === "started", "the run to start");
+  await runs.cancel(handle.id);
+  await waitFor(() => lastTicks.has(handle.id) && (lastTicks.get(handle.id) ?? 0) > 0, "ticks");
+  await new Promise((r) => setTimeout(r, 500)); // the task noticed the cancel and stopped ticking
+  const last = lastTicks.get(handle.id);
+  await waitFor(async () => (await runs.retrieve(handle.id)).metadata?.tick === last, `the last tick (${last}) to land`);
+  assert.equal((await runs.retrieve(handle.id)).status, "CANCELED");
 });

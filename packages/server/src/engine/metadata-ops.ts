@@ -20,6 +20,10 @@ export interface MetadataUpdate {
   operations: MetadataOperation[];
   parentOperations: MetadataOperation[];
   rootOperations: MetadataOperation[];
+  /** The flush this update is (the SDK's id): an update whose id was applied already applies nothing. */
+  batchId?: string;
+  /** The attempt writing from inside the run: refused unless it is still the run's latest attempt. */
+  attemptId?: string;
 }
 
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
@@ -88,6 +92,16 @@ export function parseMetadataUpdate(body: Record<string, unknown>): MetadataUpda
   if (body.metadata !== undefined && body.metadata !== null) {
     if (!isObject(body.metadata)) throw badRequest("invalid_metadata", "metadata must be a JSON object", "metadata");
     update.metadata = checkTopKeys(body.metadata, "metadata");
+  }
+  if (body.batchId !== undefined && body.batchId !== null) {
+    if (typeof body.batchId !== "string" || !/^[A-Za-z0-9_-]{8,100}$/.test(body.batchId)) {
+      throw badRequest("invalid_batch_id", "batchId must be 8-100 letters, digits, _ or -", "batchId");
+    }
+    update.batchId = body.batchId;
+  }
+  if (body.attemptId !== undefined && body.attemptId !== null) {
+    if (typeof body.attemptId !== "string" || body.attemptId.length > 100) throw badRequest("invalid_attempt_id", "attemptId must be a string", "attemptId");
+    update.attemptId = body.attemptId;
   }
   const given = ["operations", "parentOperations", "rootOperations", "metadata"].some((k) => body[k] !== undefined && body[k] !== null);
   if (!given) throw badRequest("invalid_body", "the body needs operations, parentOperations, rootOperations or metadata", "operations");

@@ -26,6 +26,23 @@ interface Target {
 }
 
 /**
+ * Writes from inside a run are fenced by its attempt: an attempt that lost its lease (the run went on with
+ * another attempt, or it was given up as lost) writes nothing (409). The run's latest attempt may still
+ * write after the run finished (its final flush, also when canceled), within the writable hour.
+ */
+export async function checkAttempt(client: pg.ClientBase, runId: string, attemptId: string): Promise<void> {
+  const { rows } = await client.query<{ latest: boolean; status: string }>(
+    `SELECT a.number = r.attempt_number AS latest, a.status FROM attempts a JOIN runs r ON r.id = a.run_id
+     WHERE a.id = $1 AND a.run_id = $2`,
+    [attemptId, runId],
+  );
+  const a = rows[0];
+  if (!a || !a.latest || a.status === "LOST") {
+    throw new RuncastError(409, "lease_lost", `attempt ${attemptId} no longer holds run ${runId}: its writes are refused`);
+  }
+}
+
+/**
  * Applies an update atomically and returns the run's new metadata. The rows involved (the run, and
  * its parent and root when parentOperations / rootOperations target them) are locked `FOR UPDATE` in
  * id order, so concurrent updates serialize (increments sum exactly) and never deadlock.
@@ -58,6 +75,12 @@ export async function updateMetadata(pool: pg.Pool, envId: string, runId: string
     const byId = new Map(locked.rows.map((r) => [r.id, r]));
     const own = byId.get(runId);
     if (!own) throw runNotFound(runId);
+    if (update.attemptId !== undefined) await checkAttempt(client, runId, update.attemptId);
+    if (update.batchId !== undefined) {
+      const fresh = await client.query("INSERT INTO metadata_batches (run_id, batch_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [runId, update.batchId]);
+      // Applied already (a retry whose first try's answer was lost): nothing more, the current metadata back.
+      if (!fresh.rowCount) return asObject(own.metadata);
+    }
     if (!own.writable) {
       throw new RuncastError(
         422,

@@ -120,6 +120,8 @@ export class Scheduler {
    * history with them). Subscribers see the deletes like any other change.
    */
   async #deleteOldRuns(): Promise<void> {
+    // Ids of applied metadata flushes are needed only while the flush may be retried.
+    await this.#pool.query(`DELETE FROM metadata_batches WHERE at < ${NOW} - interval '1 hour'`);
     if (!(this.#retentionMs > 0)) return;
     for (let batch = 0; batch < RETENTION_BATCHES_PER_SWEEP; batch++) {
       const { rowCount } = await this.#pool.query(

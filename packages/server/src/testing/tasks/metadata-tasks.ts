@@ -46,3 +46,20 @@ export const metadataTimer = task({
     });
   },
 });
+
+/** The last tick `last-words` wrote before its abort signal fired, by run id (read by tests in this process). */
+export const lastTicks = new Map<string, number>();
+
+/** Writes a tick into its metadata every 20 ms until canceled: the final flush must carry the last one. */
+export const lastWords = task({
+  id: "last-words",
+  run: async (_: Record<string, never>, { ctx, signal }) => {
+    metadata.set("state", "started");
+    await metadata.flush();
+    for (let tick = 1; !signal.aborted; tick++) {
+      metadata.set("tick", tick);
+      lastTicks.set(ctx.run.id, tick);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  },
+});
