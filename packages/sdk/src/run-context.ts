@@ -5,6 +5,9 @@ import type { ClientConfig } from "./config.ts";
  * about the run. The worker runtime (node only, `@runcast/sdk/worker`) provides it per async context;
  * this module stays free of node imports so the SDK also loads in browsers.
  */
+/** What a run can wait for (the server's waitpoint kinds). */
+export type Waitpoint = { kind: "duration"; until: string } | { kind: "run"; runId: string } | { kind: "batch"; batchId: string };
+
 export interface RunScope {
   runId: string;
   attemptId: string;
@@ -17,8 +20,11 @@ export interface RunScope {
   services: Map<string, unknown>;
   /** Run by the worker after the task returns or throws, before it reports the outcome (final flushes). */
   finishers: (() => Promise<void>)[];
-  /** Marks the run FROZEN (waiting, its worker slot released) or EXECUTING again. */
-  setWaiting(waiting: boolean): Promise<void>;
+  /**
+   * Waits on a waitpoint held by the server: the run is FROZEN (no worker slot, no queue slot, its
+   * maxDuration paused) until the engine completes the waitpoint and the run comes back through its queue.
+   */
+  wait(waitpoint: Waitpoint): Promise<void>;
 }
 
 const PROVIDER = Symbol.for("runcast.runScopeProvider");

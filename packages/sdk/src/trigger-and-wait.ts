@@ -1,10 +1,8 @@
-import { resolveConfig } from "./config.ts";
 import { requireRun } from "./run-context.ts";
 import { runs } from "./runs.ts";
 import { triggerTask, wireOptions } from "./trigger.ts";
 import { postBatch, type BatchHandle, type BatchTriggerOptions } from "./batch.ts";
 import type { RealtimeRun, RunError, TriggerOptions } from "./types.ts";
-import { whileWaiting } from "./wait.ts";
 
 /** The outcome of a child run awaited by its parent. */
 export type TaskRunResult<TId extends string = string, TOutput = unknown> = (
@@ -40,8 +38,8 @@ function resultOf<TId extends string, TOutput>(run: RealtimeRun, taskId: TId): T
 }
 
 /**
- * Inside a task: triggers a child run and waits for it without holding a worker slot (the parent is
- * FROZEN meanwhile), following the child through its realtime feed.
+ * Inside a task: triggers a child run and waits for it without holding a worker slot (the parent is FROZEN
+ * on a waitpoint the engine completes when the child finishes), then reads the child's outcome.
  */
 export async function triggerAndWait<TId extends string, TOutput>(
   taskId: TId,
@@ -50,13 +48,8 @@ export async function triggerAndWait<TId extends string, TOutput>(
 ): Promise<TaskRunResult<TId, TOutput>> {
   const parent = requireRun("triggerAndWait");
   const handle = await triggerTask(taskId, payload, options, undefined, { resumeParentOnCompletion: true });
-  const { baseURL } = resolveConfig(parent.config);
-  return whileWaiting("triggerAndWait", async (signal) => {
-    for await (const run of runs.subscribeToRun(handle.id, { signal, baseURL, accessToken: handle.publicAccessToken })) {
-      if (run.finishedAt) return resultOf<TId, TOutput>(run, taskId);
-    }
-    throw new Error(`the subscription to child run ${handle.id} ended before the run finished`);
-  });
+  await parent.wait({ kind: "run", runId: handle.id });
+  return resultOf<TId, TOutput>(await runs.retrieve(handle.id, parent.config), taskId);
 }
 
 export interface BatchResult<TId extends string = string, TOutput = unknown> {
@@ -66,8 +59,8 @@ export interface BatchResult<TId extends string = string, TOutput = unknown> {
 }
 
 /**
- * Inside a task: triggers a batch and waits until every run of it has finished (the caller is FROZEN
- * meanwhile), following them all through one batch feed.
+ * Inside a task: triggers a batch and waits until every run of it has finished (the caller is FROZEN on a
+ * waitpoint the engine completes with the batch's last run), then reads each run's outcome.
  */
 export async function batchTriggerAndWait<TId extends string, TOutput>(
   items: readonly { task: TId; payload: unknown; options?: TriggerOptions }[],
@@ -78,28 +71,12 @@ export async function batchTriggerAndWait<TId extends string, TOutput>(
     items.map((i) => ({ task: i.task, payload: i.payload, options: wireOptions(i.options, { resumeParentOnCompletion: true }) })),
     options,
   );
-  const { baseURL } = resolveConfig(parent.config);
-  const results: TaskRunResult<TId, TOutput>[] = new Array(handle.runs.length);
-  return whileWaiting("batchTriggerAndWait", async (signal) => {
-    const index = new Map(handle.runs.map((r, i) => [r.id, i]));
-    const follow = async (runsOf: AsyncIterable<RealtimeRun>, remaining: Set<string>) => {
-      for await (const run of runsOf) {
-        const i = index.get(run.id);
-        if (i === undefined || !run.finishedAt || !remaining.delete(run.id)) continue;
-        results[i] = resultOf<TId, TOutput>(run, (items[i] as { task: TId }).task);
-        if (remaining.size === 0) return;
-      }
-    };
-    // Items deduplicated onto an existing run (their own idempotency key) are not in the batch feed.
-    const cached = handle.runs.filter((r) => r.isCached && !handle.isCached);
-    const fresh = new Set(handle.runs.filter((r) => !cached.includes(r)).map((r) => r.id));
-    const auth = { signal, baseURL, accessToken: handle.publicAccessToken };
-    await Promise.all([
-      fresh.size ? follow(runs.subscribeToBatch(handle.batchId, auth), fresh) : undefined,
-      ...cached.map((r) =>
-        follow(runs.subscribeToRun(r.id, { signal, baseURL, ...(parent.config?.secretKey ? { accessToken: parent.config.secretKey } : {}) }), new Set([r.id])),
-      ),
-    ]);
-    return { id: handle.batchId, runs: results };
-  });
+  await parent.wait({ kind: "batch", batchId: handle.batchId });
+  // Items deduplicated onto an existing run (their own idempotency key) are outside the batch: wait for each.
+  const outside = handle.isCached ? [] : handle.runs.filter((r) => r.isCached);
+  for (const r of outside) await parent.wait({ kind: "run", runId: r.id });
+  const results = await Promise.all(
+    handle.runs.map(async (r, i) => resultOf<TId, TOutput>(await runs.retrieve(r.id, parent.config), (items[i] as { task: TId }).task)),
+  );
+  return { id: handle.batchId, runs: results };
 }

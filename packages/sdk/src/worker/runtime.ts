@@ -5,9 +5,9 @@ import { RuncastApiError } from "../errors.ts";
 import { apiRequest, backoffDelay, sleep } from "../http.ts";
 import type { TaskDefinition } from "../task.ts";
 import type { TaskContext, TaskRunParams } from "../types.ts";
-import { setLongTimeout } from "../timers.ts";
+import { setLongTimeout, type LongTimer } from "../timers.ts";
 import { loadTasks } from "./load-tasks.ts";
-import { installRunScopeProvider, type RunScope } from "../run-context.ts";
+import { installRunScopeProvider, type RunScope, type Waitpoint } from "../run-context.ts";
 
 const scopes = new AsyncLocalStorage<RunScope>();
 installRunScopeProvider(() => scopes.getStore());
@@ -24,6 +24,8 @@ export interface WorkerOptions {
 interface DequeuedRun {
   id: string;
   attemptId: string;
+  /** Handed back after a wait: the waiting attempt continues. */
+  resume?: boolean;
   attemptNumber: number;
   taskIdentifier: string;
   payload: unknown;
@@ -80,6 +82,8 @@ export class Worker {
   #slotFreed: (() => void) | undefined;
   /** Runs waiting (FROZEN): they keep their place in #active but not a concurrency slot. */
   readonly #waiting = new Set<string>();
+  /** How each waiting run continues when the server hands it back (dequeue `resume`). */
+  readonly #resumes = new Map<string, () => void>();
   /** Aborted when the set of active runs changes, so the held events request is re-sent with the new set. */
   #activeChanged = new AbortController();
 
@@ -188,6 +192,12 @@ export class Worker {
         continue;
       }
       for (const run of runs) {
+        if (run.resume) {
+          const resume = this.#resumes.get(run.id);
+          if (resume) resume();
+          else this.#abandon(run);
+          continue;
+        }
         const def = tasks.get(run.taskIdentifier);
         const controller = new AbortController();
         const done = this.#execute(run, def, controller).finally(() => {
@@ -237,11 +247,42 @@ export class Worker {
     }
   }
 
-  async #setWaiting(runId: string, path: string, waiting: boolean): Promise<void> {
-    await apiRequest(`${path}/${waiting ? "wait" : "resume"}`, { method: "POST", body: { workerId: this.#workerId }, ...this.#cfg() });
-    if (waiting) this.#waiting.add(runId);
-    else this.#waiting.delete(runId);
+  /**
+   * The run waits on a server-held waitpoint. While FROZEN it holds no slot here (the dequeue loop may take
+   * other runs) and its maxDuration is paused; the server hands it back through this worker's dequeue
+   * (`resume`) once the waitpoint completed and its queue had room.
+   */
+  async #wait(runId: string, path: string, waitpoint: Waitpoint, timer: { pause(): void; resume(): void }, signal: AbortSignal): Promise<void> {
+    const { body } = await apiRequest<{ waiting: boolean }>(`${path}/wait`, {
+      method: "POST",
+      body: { workerId: this.#workerId, waitpoint },
+      ...this.#cfg(),
+    });
+    if (!body.waiting) return;
+    timer.pause();
+    this.#waiting.add(runId);
     this.#slotFreed?.();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason);
+        this.#resumes.set(runId, resolve);
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+    } finally {
+      this.#resumes.delete(runId);
+      this.#waiting.delete(runId);
+    }
+    timer.resume();
+  }
+
+  /** A run handed back for a wait this worker no longer holds: its attempt is over (retried or CRASHED). */
+  #abandon(run: DequeuedRun): void {
+    const path = `/api/v1/runs/${encodeURIComponent(run.id)}/attempts/${encodeURIComponent(run.attemptId)}`;
+    apiRequest(`${path}/fail`, {
+      method: "POST",
+      body: { workerId: this.#workerId, kind: "crashed", error: { name: "WaitLost", message: "the worker no longer held the waiting attempt" } },
+      ...this.#cfg(),
+    }).catch((err: unknown) => this.#log(`abandoning ${run.id} failed: ${String(err)}`));
   }
 
   async #execute(run: DequeuedRun, def: TaskDefinition<string, unknown, unknown> | undefined, controller: AbortController): Promise<void> {
@@ -256,9 +297,24 @@ export class Worker {
         if (err instanceof RuncastApiError && err.status === 409) controller.abort(new AttemptEnded("canceled", "the run was canceled or its lease was lost"));
       });
     }, Math.max(200, Math.floor(this.#leaseMs / 3)));
-    const timeout = run.maxDuration
-      ? setLongTimeout(() => controller.abort(new AttemptEnded("timed_out", `the run exceeded its maxDuration of ${run.maxDuration} s`)), run.maxDuration * 1000)
-      : undefined;
+    // maxDuration counts execution only: the timer is paused while the run waits.
+    let left = run.maxDuration ? run.maxDuration * 1000 : undefined;
+    let armedAt = 0;
+    let timeout: LongTimer | undefined;
+    const timer = {
+      resume: () => {
+        if (left === undefined || timeout) return;
+        armedAt = Date.now();
+        timeout = setLongTimeout(() => controller.abort(new AttemptEnded("timed_out", `the run exceeded its maxDuration of ${run.maxDuration} s`)), left);
+      },
+      pause: () => {
+        if (left === undefined || !timeout) return;
+        timeout.clear();
+        timeout = undefined;
+        left = Math.max(0, left - (Date.now() - armedAt));
+      },
+    };
+    timer.resume();
     const ctx: TaskContext = {
       run: {
         id: run.id,
@@ -294,7 +350,7 @@ export class Worker {
         signal: controller.signal,
         services: new Map<string, unknown>([["metadata.initial", (run as { metadata?: unknown }).metadata]]),
         finishers: [],
-        setWaiting: (waiting) => this.#setWaiting(run.id, path, waiting),
+        wait: (waitpoint) => this.#wait(run.id, path, waitpoint, timer, controller.signal),
       };
       scopeOf = scope;
       const output = await scopes.run(scope, () =>

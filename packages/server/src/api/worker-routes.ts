@@ -3,6 +3,7 @@ import type { AuthEnv } from "../auth/middleware.ts";
 import { requireSecret } from "../auth/principal.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { FailureKind } from "../engine/run-state.ts";
+import { parseWaitSpec } from "../engine/waitpoints.ts";
 import { parseRegistration } from "../engine/workers.ts";
 import { badRequest } from "../errors.ts";
 import { readJson } from "./json-body.ts";
@@ -69,13 +70,13 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
     return c.json({ ok: true });
   });
 
-  for (const [action, waiting] of [["wait", true], ["resume", false]] as const) {
-    app.post(`/api/v1/runs/:runId/attempts/:attemptId/${action}`, async (c) => {
-      requireSecret(c.get("principal"));
-      await engine.setWaiting(await attemptRef(c, await readJson(c)), waiting);
-      return c.json({ ok: true });
-    });
-  }
+  /** The run waits on a waitpoint: `{ waiting: true }` (FROZEN) or `{ waiting: false }` (already there). */
+  app.post("/api/v1/runs/:runId/attempts/:attemptId/wait", async (c) => {
+    requireSecret(c.get("principal"));
+    const body = await readJson(c);
+    const spec = parseWaitSpec(body.waitpoint, new Date());
+    return c.json({ waiting: await engine.wait(await attemptRef(c, body), spec) });
+  });
 
   app.post("/api/v1/runs/:runId/attempts/:attemptId/complete", async (c) => {
     requireSecret(c.get("principal"));

@@ -41,7 +41,7 @@ test("Runcast's tables are all in their own schema, whatever the pool's search_p
   );
   assert.deepEqual(
     own.rows.map((r) => r.relname),
-    ["api_keys", "attempts", "batches", "environments", "metadata_batches", "queues", "run_events", "runcast_ddl_events", "runcast_migrations", "runs", "tasks", "workers"],
+    ["api_keys", "attempts", "batches", "environments", "metadata_batches", "queues", "run_events", "runcast_ddl_events", "runcast_migrations", "runs", "tasks", "waitpoints", "workers"],
   );
 });
 

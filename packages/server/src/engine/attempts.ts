@@ -20,9 +20,12 @@ export interface CostRates {
 const leaseLost = (runId: string) =>
   new RuncastError(409, "lease_lost", `this worker no longer holds run ${runId} (its lease expired, or the run was canceled)`);
 
-/** Durations and cost of the attempt `a` (a CTE with started_at), as SQL assignments on runs r. */
-const USAGE = `duration_ms = r.duration_ms + greatest(0, (extract(epoch FROM (${NOW} - a.started_at)) * 1000)::integer),
-  cost_in_cents = r.cost_in_cents + $COST_RATE * greatest(0, extract(epoch FROM (${NOW} - a.started_at))),
+/** Milliseconds the attempt `a` executed (not waited): its finished stretches plus the current one. */
+const EXECUTED_MS = `(a.executed_ms + coalesce(extract(epoch FROM (${NOW} - a.executing_since)) * 1000, 0))`;
+
+/** Durations and cost of the attempt `a` (a CTE returning executed_ms, executing_since), as SQL assignments on runs r. */
+const USAGE = `duration_ms = r.duration_ms + greatest(0, ${EXECUTED_MS}::integer),
+  cost_in_cents = r.cost_in_cents + $COST_RATE * greatest(0, ${EXECUTED_MS} / 1000.0),
   base_cost_in_cents = r.base_cost_in_cents + $BASE_COST`;
 
 function usage(rates: CostRates, firstParam: number): { sql: string; params: number[] } {
@@ -60,7 +63,7 @@ export async function completeAttempt(
       `WITH a AS (
          UPDATE attempts SET status = 'COMPLETED', finished_at = ${NOW}
          WHERE id = $1 AND run_id = $2 AND worker_id = $3 AND status = 'EXECUTING'
-         RETURNING run_id, started_at
+         RETURNING run_id, executed_ms, executing_since
        )
        UPDATE runs r SET status = 'COMPLETED', output = $4, output_type = $5, error = NULL,
          finished_at = ${NOW}, updated_at = ${NOW}, ${u.sql}
@@ -108,7 +111,7 @@ export async function failLockedAttempt(
      FROM attempts a JOIN runs r ON r.id = a.run_id
      LEFT JOIN tasks t ON t.env_id = r.env_id AND t.id = r.task_identifier
      WHERE a.id = $1 AND a.run_id = $2 AND ($3::text IS NULL OR a.worker_id = $3) AND a.status = 'EXECUTING'
-       AND r.status IN ('EXECUTING', 'FROZEN')
+       AND r.status IN ('EXECUTING', 'FROZEN', 'QUEUED')
      FOR UPDATE OF a`,
     [ref.attemptId, ref.runId, ref.workerId ?? null],
   );
@@ -123,7 +126,7 @@ export async function failLockedAttempt(
   const u = usage(rates, 6);
   await client.query(
     `WITH a AS (
-       UPDATE attempts SET status = 'FAILED', finished_at = ${NOW}, error = $3 WHERE id = $1 RETURNING started_at
+       UPDATE attempts SET status = 'FAILED', finished_at = ${NOW}, error = $3 WHERE id = $1 RETURNING executed_ms, executing_since
      )
      UPDATE runs r SET status = $4, error = $3, updated_at = ${NOW}, ${u.sql},
        finished_at = CASE WHEN $4 = 'REATTEMPTING' THEN NULL ELSE ${NOW} END,
@@ -132,20 +135,4 @@ export async function failLockedAttempt(
     [ref.attemptId, ref.runId, errorJson, status, delayMs, ...u.params],
   );
   return status;
-}
-
-/**
- * A waiting run (wait.for, triggerAndWait…) is FROZEN: it keeps its attempt and lease but no longer
- * counts against its queue's concurrency. `resume` makes it EXECUTING again.
- */
-export async function setWaiting(pool: pg.Pool, ref: AttemptRef, waiting: boolean): Promise<void> {
-  const [from, to] = waiting ? ["EXECUTING", "FROZEN"] : ["FROZEN", "EXECUTING"];
-  const { rowCount } = await pool.query(
-    `UPDATE runs r SET status = $4, updated_at = ${NOW}
-     FROM attempts a
-     WHERE a.id = $1 AND a.run_id = $2 AND a.worker_id = $3 AND a.status = 'EXECUTING'
-       AND r.id = a.run_id AND r.status = $5`,
-    [ref.attemptId, ref.runId, ref.workerId, to, from],
-  );
-  if (!rowCount) throw leaseLost(ref.runId);
 }

@@ -5,6 +5,8 @@ import { NOW } from "./sql.ts";
 export interface DequeuedRun {
   id: string;
   attemptId: string;
+  /** The run comes back from a wait: the worker continues its attempt instead of starting one. */
+  resume: boolean;
   attemptNumber: number;
   taskIdentifier: string;
   payload: unknown;
@@ -22,34 +24,43 @@ export interface DequeuedRun {
 
 /**
  * One statement: lock up to $4 QUEUED runs of the worker's tasks (`FOR UPDATE SKIP LOCKED`, so two
- * workers never get the same run), move them to EXECUTING and open an attempt with a lease.
- * With $6 it serves that one queue; without, only queues that have no concurrency limit.
- * The partial index runs_queued matches the predicate.
+ * workers never get the same run) and move them to EXECUTING. A fresh run gets a new attempt with a lease;
+ * a run coming back from a wait (it still has its executing attempt) goes only to the worker holding that
+ * attempt, which continues it (`resume`). With $6 it serves that one queue; without, only queues that have no
+ * concurrency limit. The partial index runs_queued matches the predicate.
  */
 const DEQUEUE = `
 WITH picked AS (
-  SELECT id FROM runs
-  WHERE env_id = $1 AND status = 'QUEUED' AND task_identifier = ANY ($2::text[])
-    AND CASE WHEN $6::text IS NOT NULL THEN queue = $6
-        ELSE NOT EXISTS (SELECT 1 FROM queues q WHERE q.env_id = runs.env_id AND q.name = runs.queue AND q.concurrency_limit IS NOT NULL) END
-  ORDER BY priority DESC, queued_at, id
+  SELECT r.id, a.id AS resume_attempt FROM runs r
+  LEFT JOIN attempts a ON a.run_id = r.id AND a.status = 'EXECUTING'
+  WHERE r.env_id = $1 AND r.status = 'QUEUED' AND r.task_identifier = ANY ($2::text[])
+    AND (a.id IS NULL OR a.worker_id = $3)
+    AND CASE WHEN $6::text IS NOT NULL THEN r.queue = $6
+        ELSE NOT EXISTS (SELECT 1 FROM queues q WHERE q.env_id = r.env_id AND q.name = r.queue AND q.concurrency_limit IS NOT NULL) END
+  ORDER BY r.priority DESC, r.queued_at, r.id
   LIMIT $4
-  FOR UPDATE SKIP LOCKED
+  FOR UPDATE OF r SKIP LOCKED
 ), started AS (
-  UPDATE runs r SET status = 'EXECUTING', attempt_number = r.attempt_number + 1,
+  UPDATE runs r SET status = 'EXECUTING',
+    attempt_number = r.attempt_number + CASE WHEN p.resume_attempt IS NULL THEN 1 ELSE 0 END,
     started_at = coalesce(r.started_at, ${NOW}), updated_at = ${NOW}, ttl_expires_at = NULL
-  FROM picked WHERE r.id = picked.id
-  RETURNING r.*
+  FROM picked p WHERE r.id = p.id
+  RETURNING r.*, p.resume_attempt
 ), leased AS (
-  INSERT INTO attempts (id, run_id, number, worker_id, lease_expires_at)
+  INSERT INTO attempts (id, run_id, number, worker_id, lease_expires_at, executing_since)
   SELECT 'attempt_' || substr(md5(random()::text || s.id), 1, 24), s.id, s.attempt_number, $3,
-         ${NOW} + make_interval(secs => $5::integer / 1000.0)
-  FROM started s
+         ${NOW} + make_interval(secs => $5::integer / 1000.0), ${NOW}
+  FROM started s WHERE s.resume_attempt IS NULL
   RETURNING id, run_id
+), resumed AS (
+  UPDATE attempts a SET executing_since = ${NOW}, lease_expires_at = ${NOW} + make_interval(secs => $5::integer / 1000.0)
+  FROM started s WHERE a.id = s.resume_attempt
+  RETURNING a.id, a.run_id
 )
-SELECT s.id, l.id AS attempt_id, s.attempt_number, s.task_identifier, s.payload, s.payload_type, s.metadata,
-       s.tags, s.max_duration, s.max_attempts, s.is_test, s.created_at::text AS created_at, s.batch_id, s.parent_run_id, s.root_run_id
-FROM started s JOIN leased l ON l.run_id = s.id`;
+SELECT s.id, coalesce(l.id, rs.id) AS attempt_id, s.resume_attempt IS NOT NULL AS resume, s.attempt_number, s.task_identifier,
+       s.payload, s.payload_type, s.metadata, s.tags, s.max_duration, s.max_attempts, s.is_test, s.created_at::text AS created_at,
+       s.batch_id, s.parent_run_id, s.root_run_id
+FROM started s LEFT JOIN leased l ON l.run_id = s.id LEFT JOIN resumed rs ON rs.run_id = s.id`;
 
 type Row = Record<string, unknown>;
 
@@ -57,6 +68,7 @@ function toRun(r: Row): DequeuedRun {
   return {
     id: r.id as string,
     attemptId: r.attempt_id as string,
+    resume: r.resume === true,
     attemptNumber: r.attempt_number as number,
     taskIdentifier: r.task_identifier as string,
     payload: r.payload,

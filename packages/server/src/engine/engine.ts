@@ -1,7 +1,8 @@
 import type pg from "pg";
 import { withTransaction } from "../db/transaction.ts";
 import { RuncastError, notFound } from "../errors.ts";
-import { completeAttempt, failAttempt, heartbeat, setWaiting, type AttemptRef, type CostRates, type RunError } from "./attempts.ts";
+import { completeAttempt, failAttempt, heartbeat, type AttemptRef, type CostRates, type RunError } from "./attempts.ts";
+import { registerWait, type WaitSpec } from "./waitpoints.ts";
 import { cancelRun } from "./runs.ts";
 import { dequeueRuns, type DequeuedRun } from "./dequeue.ts";
 import type { FailureKind, RunStatus } from "./run-state.ts";
@@ -129,10 +130,13 @@ export class Engine {
       for (const r of runs) {
         await client.query("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", [r.id]);
         await setTransitionReason(client, "given back: the worker left before it received the run");
-        await client.query(`UPDATE attempts SET status = 'LOST', finished_at = ${NOW} WHERE id = $1 AND status = 'EXECUTING'`, [r.attemptId]);
+        // A resumed run keeps its attempt (it still waits in that worker); a fresh one loses the new attempt.
+        if (!r.resume) {
+          await client.query(`UPDATE attempts SET status = 'LOST', finished_at = ${NOW} WHERE id = $1 AND status = 'EXECUTING'`, [r.attemptId]);
+        }
         await client.query(
-          "UPDATE runs SET status = 'QUEUED', attempt_number = attempt_number - 1 WHERE id = $1 AND status = 'EXECUTING'",
-          [r.id],
+          `UPDATE runs SET status = 'QUEUED', attempt_number = attempt_number - $2::integer WHERE id = $1 AND status = 'EXECUTING'`,
+          [r.id, r.resume ? 0 : 1],
         );
       }
     });
@@ -164,7 +168,7 @@ export class Engine {
         `SELECT r.id FROM runs r
          WHERE r.id = ANY ($1::text[]) AND r.env_id = $2
            AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = r.id AND a.worker_id = $3 AND a.status = 'EXECUTING'
-                           AND r.status IN ('EXECUTING', 'FROZEN'))`,
+                           AND r.status IN ('EXECUTING', 'FROZEN', 'QUEUED'))`,
         [runIds, envId, workerId],
       );
       const left = deadline - Date.now();
@@ -173,9 +177,14 @@ export class Engine {
     }
   }
 
-  /** The run waits (FROZEN, releasing its queue slot) or resumes (EXECUTING). */
-  setWaiting(ref: AttemptRef, waiting: boolean): Promise<void> {
-    return setWaiting(this.pool, ref, waiting);
+  /**
+   * The run waits on a waitpoint (FROZEN, holding no queue or worker slot) unless what it waits for is there
+   * already (false: it keeps executing). A duration wait's due time is taken into the scheduler at once.
+   */
+  async wait(ref: AttemptRef, spec: WaitSpec): Promise<boolean> {
+    const frozen = await registerWait(this.pool, ref, spec);
+    if (frozen && spec.kind === "duration") this.#scheduler.nudge();
+    return frozen;
   }
 
   async heartbeat(ref: AttemptRef): Promise<void> {

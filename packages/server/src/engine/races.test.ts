@@ -48,7 +48,11 @@ test("500 runs under concurrent cancel, complete, fail and lease expiry: no 5xx,
         case 1:
           return Promise.all([attempt(r, "fail", { error: { message: "boom" } }), cancel(r), attempt(r, "heartbeat")]);
         case 2:
-          return Promise.all([attempt(r, "wait"), cancel(r), attempt(r, "complete", { output: null })]);
+          return Promise.all([
+            attempt(r, "wait", { waitpoint: { kind: "duration", until: new Date(Date.now() + 200).toISOString() } }),
+            cancel(r),
+            attempt(r, "complete", { output: null }),
+          ]);
         case 3:
           return new Promise((resolve) => setTimeout(resolve, 350 + Math.random() * 200)).then(() => Promise.all([attempt(r, "complete", { output: { late: true } }), cancel(r)]));
         default:

@@ -4,6 +4,7 @@ import { RuncastError } from "../errors.ts";
 import { failLockedAttempt, type CostRates } from "./attempts.ts";
 import { FINAL_STATUSES } from "./run-state.ts";
 import { setTransitionReason } from "./transitions.ts";
+import { completeDueWaitpoints } from "./waitpoints.ts";
 import { NOW } from "./sql.ts";
 
 /** Longest sleep between sweeps when nothing is due sooner (a due time set by another node is seen by then). */
@@ -15,7 +16,8 @@ const RETENTION_BATCHES_PER_SWEEP = 10;
 const FINAL_SQL = [...FINAL_STATUSES].map((s) => `'${s}'`).join(",");
 
 /**
- * Time-driven transitions: DELAYED/REATTEMPTING runs whose time has come become QUEUED, waiting runs
+ * Time-driven transitions: DELAYED/REATTEMPTING runs whose time has come become QUEUED, so do FROZEN runs
+ * whose wait is over (waitpoints), waiting runs
  * whose ttl ran out become EXPIRED, and attempts whose lease expired are failed as crashed (retried
  * while attempts remain). Rather than polling on an interval, it sleeps until the next due time in the
  * database (capped), and `nudge()` wakes it when this node schedules something sooner.
@@ -100,15 +102,17 @@ export class Scheduler {
        WHERE id IN (SELECT id FROM runs WHERE status IN ('QUEUED', 'WAITING_FOR_DEPLOY') AND ttl_expires_at <= ${NOW}
                     LIMIT ${SWEEP_LIMIT} FOR UPDATE SKIP LOCKED)`,
     );
+    const resumed = await completeDueWaitpoints(this.#pool, SWEEP_LIMIT);
     const retried = await this.#expireLeases();
     await this.#deleteOldRuns();
-    const envs = new Set([...queued.rows.map((r) => r.env_id), ...retried]);
+    const envs = new Set([...queued.rows.map((r) => r.env_id), ...retried, ...resumed]);
     if (envs.size) this.#onQueued([...envs]);
     const { rows } = await this.#pool.query<{ ms: number | null }>(
       `SELECT (extract(epoch FROM (least(
           (SELECT min(available_at) FROM runs WHERE status IN ('DELAYED', 'REATTEMPTING')),
           (SELECT min(ttl_expires_at) FROM runs WHERE ttl_expires_at IS NOT NULL AND status IN ('QUEUED', 'WAITING_FOR_DEPLOY')),
-          (SELECT min(lease_expires_at) FROM attempts WHERE status = 'EXECUTING')
+          (SELECT min(lease_expires_at) FROM attempts WHERE status = 'EXECUTING'),
+          (SELECT min(resume_at) FROM waitpoints WHERE status = 'WAITING' AND kind = 'duration')
         ) - ${NOW})) * 1000)::float8 AS ms`,
     );
     const ms = rows[0]?.ms;

@@ -98,12 +98,12 @@ test("FAILED: the error keeps its name, message and stack", async () => {
 
 test("FROZEN: wait.for releases the run and resumes it", async () => {
   const seen = await watch(trigger("waiter", { seconds: 0.5 }));
-  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "FROZEN", "EXECUTING", "COMPLETED"]);
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "FROZEN", "QUEUED", "EXECUTING", "COMPLETED"]);
 });
 
 test("FROZEN: triggerAndWait freezes the parent until its child finishes", async () => {
   const seen = await watch(trigger("parent", { value: "kid" }));
-  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "FROZEN", "EXECUTING", "COMPLETED"]);
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "FROZEN", "QUEUED", "EXECUTING", "COMPLETED"]);
   const out = seen.last.output as { child: string; childId: string };
   assert.equal(out.child, "kid");
   const child = (await runs.retrieve(out.childId)) as unknown as { status: string; triggerFunction: string; depth: number };
@@ -114,7 +114,7 @@ test("FROZEN: triggerAndWait freezes the parent until its child finishes", async
 
 test("FROZEN: batchTriggerAndWait waits for every run of the batch, results in item order", async () => {
   const seen = await watch(trigger("fanout", { n: 12 }));
-  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "FROZEN", "EXECUTING", "COMPLETED"]);
+  assert.deepEqual(seen.statuses, ["DELAYED", "QUEUED", "EXECUTING", "FROZEN", "QUEUED", "EXECUTING", "COMPLETED"]);
   const out = seen.last.output as { echoed: string[]; batchId: string };
   assert.deepEqual(out.echoed, Array.from({ length: 12 }, (_, i) => `v${i}`));
   const { rows } = await node.pool.query<{ n: number; parents: number }>(

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { RUNCAST_SCHEMA } from "../db/schema.ts";
 import { FINAL_STATUSES, type RunStatus } from "./run-state.ts";
+import { waitpointTriggerSql } from "./waitpoints.ts";
 
 /** What a run may start as. */
 export const INITIAL_STATUSES: readonly RunStatus[] = ["WAITING_FOR_DEPLOY", "DELAYED", "QUEUED"];
@@ -16,10 +17,12 @@ const ATTEMPT_ENDS: readonly RunStatus[] = ["FAILED", "REATTEMPTING", "CRASHED",
 export const TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   WAITING_FOR_DEPLOY: ["QUEUED", "CANCELED", "EXPIRED"],
   DELAYED: ["QUEUED", "WAITING_FOR_DEPLOY", "CANCELED"],
-  QUEUED: ["EXECUTING", "WAITING_FOR_DEPLOY", "CANCELED", "EXPIRED"],
+  // QUEUED → an attempt's end: a run queued to resume whose worker is gone (its lease expired).
+  QUEUED: ["EXECUTING", "WAITING_FOR_DEPLOY", "EXPIRED", ...ATTEMPT_ENDS],
   // EXECUTING → QUEUED: leased to a worker that left before receiving it, given back at once.
   EXECUTING: ["COMPLETED", "FROZEN", "QUEUED", ...ATTEMPT_ENDS],
-  FROZEN: ["EXECUTING", "QUEUED", ...ATTEMPT_ENDS],
+  // A wait ends back through the queue (waitpoints.ts), never straight to EXECUTING.
+  FROZEN: ["QUEUED", ...ATTEMPT_ENDS],
   REATTEMPTING: ["QUEUED", "WAITING_FOR_DEPLOY", "CANCELED"],
   COMPLETED: [],
   CANCELED: [],
@@ -79,6 +82,7 @@ BEGIN
   RETURN NULL;
 END
 $fn$;
+${waitpointTriggerSql(s)}
 `);
   // The triggers call the functions by name: created once, they pick up every later replacement.
   const { rows } = await client.query<{ tgname: string }>(
@@ -88,6 +92,10 @@ $fn$;
   const triggers: [string, string][] = [
     ["check_transition", `BEFORE INSERT OR UPDATE OF status ON ${s}.runs FOR EACH ROW EXECUTE FUNCTION ${s}.check_run_transition()`],
     ["record_transition_insert", `AFTER INSERT ON ${s}.runs FOR EACH ROW EXECUTE FUNCTION ${s}.record_run_transition()`],
+    [
+      "waitpoints_on_finish",
+      `AFTER UPDATE OF status ON ${s}.runs FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status IN (${final})) EXECUTE FUNCTION ${s}.complete_waitpoints()`,
+    ],
     [
       "record_transition_update",
       `AFTER UPDATE OF status ON ${s}.runs FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION ${s}.record_run_transition()`,

@@ -122,3 +122,25 @@ export const hooked = task({
     return { ok: true };
   },
 });
+
+let pausing = 0;
+/** Highest number of `pausing` runs seen executing (outside their wait) at once in this process. */
+export const pausingStats = { max: 0 };
+
+/** One at a time: works, waits, works again (the wait must not let two execute together). */
+export const pausingTask = task({
+  id: "pausing",
+  queue: { concurrencyLimit: 1 },
+  run: async (payload: { waitSeconds: number }) => {
+    const work = async () => {
+      pausing++;
+      pausingStats.max = Math.max(pausingStats.max, pausing);
+      await new Promise((r) => setTimeout(r, 150));
+      pausing--;
+    };
+    await work();
+    await wait.for({ seconds: payload.waitSeconds });
+    await work();
+    return { ok: true };
+  },
+});
