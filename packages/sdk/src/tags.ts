@@ -15,7 +15,7 @@ export const tags = {
     const run = requireRun("tags.add");
     const { body } = await apiRequest<{ message: string }>(`/api/v1/runs/${encodeURIComponent(run.runId)}/tags`, {
       method: "POST",
-      body: { tags },
+      body: { tags, attemptId: run.attemptId },
       ...(run.config ? { config: run.config } : {}),
     });
     return body.message;

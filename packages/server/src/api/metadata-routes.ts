@@ -31,8 +31,10 @@ export function metadataRoutes(engine: Engine): Hono<AuthEnv> {
   app.post("/api/v1/runs/:runId/tags", async (c) => {
     const principal = c.get("principal");
     requireSecret(principal);
-    const tags = parseTagsBody((await readJson(c)).tags);
-    const added = await addTags(engine.pool, principal.envId, c.req.param("runId"), tags);
+    const body = await readJson(c);
+    const tags = parseTagsBody(body.tags);
+    const attemptId = typeof body.attemptId === "string" ? body.attemptId : undefined;
+    const added = await addTags(engine.pool, principal.envId, c.req.param("runId"), tags, attemptId);
     return c.json({ message: added ? `Successfully set ${added} new tags.` : "No new tags to add" });
   });
 

@@ -293,6 +293,12 @@ test("a metadata flush retried with its id applies once; a run's earlier attempt
   const stale = await put({ batchId: "flush-0002-stale", attemptId: first.id, operations: [{ type: "set", key: "n", value: 99 }] });
   assert.equal(stale.status, 409);
   assert.equal(((await stale.json()) as { error: { code: string } }).error.code, "lease_lost");
+  const staleTags = await fetch(`${env.node.url}/api/v1/runs/${handle.id}/tags`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${env.node.secretKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ tags: ["late"], attemptId: first.id }),
+  });
+  assert.equal(staleTags.status, 409, "tags from a lost attempt are refused too");
   const current = await put({ batchId: "flush-0003-final", attemptId: last.id, operations: [{ type: "set", key: "done", value: true }] });
   assert.equal(current.status, 200, "the latest attempt may still write (its final flush)");
 });

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { withTransaction } from "../db/transaction.ts";
 import { RuncastError, badRequest, notFound } from "../errors.ts";
+import { checkAttempt } from "./metadata.ts";
 import { NOW } from "./sql.ts";
 import { MAX_TAGS, validateTags } from "./trigger-options.ts";
 
@@ -21,11 +22,13 @@ export function parseTagsBody(raw: unknown): string[] {
  * Adds tags to a run (existing ones are skipped; order kept) under a row lock. More than MAX_TAGS in
  * total is a 422 `too_many_tags`. Returns how many were new; a change bumps updated_at.
  */
-export async function addTags(pool: pg.Pool, envId: string, runId: string, tags: readonly string[]): Promise<number> {
+export async function addTags(pool: pg.Pool, envId: string, runId: string, tags: readonly string[], attemptId?: string): Promise<number> {
   return withTransaction(pool, async (client) => {
     const { rows } = await client.query<{ tags: string[] }>("SELECT tags FROM runs WHERE id = $1 AND env_id = $2 FOR UPDATE", [runId, envId]);
     const row = rows[0];
     if (!row) throw notFound("run_not_found", `no run with id ${JSON.stringify(runId)} in this environment`);
+    // Written from inside the run: fenced by its attempt, like metadata.
+    if (attemptId !== undefined) await checkAttempt(client, runId, attemptId);
     const existing = new Set(row.tags);
     const fresh = tags.filter((t) => !existing.has(t));
     if (!fresh.length) return 0;
