@@ -8,6 +8,8 @@ import { runRoutes } from "./api/run-routes.ts";
 import { workerRoutes } from "./api/worker-routes.ts";
 import type { KeyStore } from "./auth/keys.ts";
 import { authenticate, type AuthEnv } from "./auth/middleware.ts";
+import type { Revocations } from "./auth/revocations.ts";
+import { keyRoutes } from "./api/key-routes.ts";
 import type { Engine } from "./engine/engine.ts";
 import { ILLEGAL_TRANSITION } from "./engine/transitions.ts";
 import { RuncastError, badRequest } from "./errors.ts";
@@ -24,6 +26,7 @@ export interface AppDeps {
   engine: Engine;
   sync: SyncService;
   keys: KeyStore;
+  revocations: Revocations;
   limiter: SubscriptionLimiter;
   log: Logger;
   longPollMs: number;
@@ -114,7 +117,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     app.use(prefix, refuseNulInUrl);
     // Only requests that may carry a body are measured (reading `body` builds a whole Fetch request).
     app.use(prefix, (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limit(c, next)));
-    app.use(prefix, authenticate(deps.keys));
+    app.use(prefix, authenticate(deps.keys, deps.revocations));
   }
 
   const feeds = {
@@ -129,6 +132,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
   app.route("/", batchRoutes(deps.engine, deps.keys));
   app.route("/", workerRoutes(deps.engine, deps.shutdown));
   app.route("/", metadataRoutes(deps.engine));
+  app.route("/", keyRoutes(deps.pool, deps.keys, deps.revocations));
   app.route("/", runFeedRoutes(feeds));
   app.route("/", shapeRoutes(feeds));
   return app;

@@ -107,3 +107,58 @@ test("runcast --help lists the commands", async () => {
   assert.equal(code, 0);
   for (const cmd of ["dev", "start", "worker"]) assert.match(out, new RegExp(`\\b${cmd}\\b`));
 });
+
+/** `runcast start` until healthy; returns everything it printed, then stops it (SIGTERM). */
+async function startOutput(dataDir: string, env: Record<string, string>): Promise<string> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, "start", "--port", String(port), "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, RUNCAST_SECRET_KEY: "", RUNCAST_SERVER_KEY: "", DATABASE_URL: "", ...env },
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const deadline = Date.now() + 60_000;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`runcast start exited: ${out}`);
+      if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
+      if (Date.now() > deadline) throw new Error(`runcast start did not become healthy: ${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Let it print everything it prints at start (the banner comes once the server listens).
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    child.kill("SIGTERM");
+    await exited;
+  }
+  return out;
+}
+
+test("runcast start, the production command, never prints a secret key; keys at rest need the server key", async () => {
+  const root = mkdtempSync(join(tmpdir(), TEST_DIR_PREFIX));
+  chmodSync(root, 0o755);
+  const dataDir = join(root, "data");
+  try {
+    const generated = await startOutput(dataDir, {});
+    const saved = readFileSync(join(dataDir, "secret-key"), "utf8").trim();
+    assert.match(saved, /^tr_dev_[0-9a-zA-Z]{24}$/);
+    assert.equal(statSync(join(dataDir, "secret-key")).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dataDir, "server-key")).mode & 0o777, 0o600, "the generated server key is private");
+    assert.ok(!generated.includes(saved), `the generated key was printed:\n${generated}`);
+    assert.ok(!generated.includes(saved.slice("tr_dev_".length)), "no part of it either");
+    assert.match(generated, /Secret key\s+in .*secret-key \(not shown\)/);
+    assert.match(generated, /\$RUNCAST_SECRET_KEY/, "the example commands name the variable instead");
+    const configured = `tr_prod_${"k".repeat(24)}`;
+    const withKey = await startOutput(dataDir, { RUNCAST_SECRET_KEY: configured });
+    assert.ok(!withKey.includes(configured.slice("tr_prod_".length)), `the configured key was printed:\n${withKey}`);
+    assert.match(withKey, /from RUNCAST_SECRET_KEY \(not shown\)/);
+    // Another server key cannot open the keys sealed with the first: the node refuses to start, saying why.
+    await assert.rejects(startOutput(dataDir, { RUNCAST_SERVER_KEY: Buffer.alloc(32, 9).toString("base64") }), /sealed with another server key/);
+    await assert.rejects(startOutput(dataDir, { RUNCAST_SERVER_KEY: "too-short" }), /RUNCAST_SERVER_KEY must be 32 random bytes/);
+    assert.deepEqual(postgresOf(join(dataDir, "postgres")), []);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -28,17 +28,24 @@ function onShutdown(stop: () => Promise<number>): void {
   process.on("SIGTERM", handler);
 }
 
-function banner(node: RunningNode, tasksDir: string | undefined, dataDir: string): string {
-  const key = node.secretKey;
+/**
+ * What `runcast dev` and `runcast start` print once they are up. Only `dev` shows the secret key (a local,
+ * throw-away environment); `start`, the production command, says where the key comes from, never the key.
+ */
+function banner(node: RunningNode, opts: { tasksDir?: string; dataDir: string; showKey: boolean; keyFromEnv: boolean }): string {
+  const here = (p: string) => relative(process.cwd(), p) || ".";
+  const keyFile = here(resolve(opts.dataDir, "secret-key"));
+  const keyLine = opts.showKey ? node.secretKey : opts.keyFromEnv ? "from RUNCAST_SECRET_KEY (not shown)" : `in ${keyFile} (not shown)`;
   const lines = [
     "",
     "  Runcast is running",
     "",
     `  API            ${node.url}`,
-    `  Secret key     ${key}`,
-    `  Database       ${node.embedded ? `embedded PostgreSQL (URL in ${relative(process.cwd(), resolve(dataDir, "postgres.url")) || "postgres.url"})` : "DATABASE_URL"}`,
+    `  Secret key     ${keyLine}`,
+    `  Database       ${node.embedded ? `embedded PostgreSQL (URL in ${here(resolve(opts.dataDir, "postgres.url"))})` : "DATABASE_URL"}`,
   ];
-  if (tasksDir) lines.push(`  Tasks          ${relative(process.cwd(), tasksDir) || "."}`);
+  if (opts.tasksDir) lines.push(`  Tasks          ${here(opts.tasksDir)}`);
+  const key = opts.showKey ? node.secretKey : "$RUNCAST_SECRET_KEY";
   lines.push(
     "",
     "  Trigger a run:",
@@ -85,6 +92,10 @@ program
     if (!existsSync(tasksDir)) throw new Error(`task folder ${tasksDir} does not exist`);
     const log = createLogger({ quiet: !process.env.RUNCAST_DEBUG });
     const node = await startNode(config, log);
+    if (node.secretKeyRevoked) {
+      await node.close();
+      throw new Error("RUNCAST_SECRET_KEY was revoked and stays revoked: unset it (a dev key is then found or made) or set a current key");
+    }
     const env = { ...process.env, RUNCAST_API_URL: node.url, RUNCAST_SECRET_KEY: node.secretKey };
     let stopping = false;
     let child = spawnDevWorker(tasksDir, env);
@@ -109,7 +120,7 @@ program
         }, delay).unref();
       });
     supervise(child);
-    process.stdout.write(banner(node, tasksDir, config.dataDir) + "\n");
+    process.stdout.write(banner(node, { tasksDir, dataDir: config.dataDir, showKey: true, keyFromEnv: !!config.secretKey }) + "\n");
     onShutdown(async () => {
       stopping = true;
       process.stdout.write("\n  stopping…\n");
@@ -128,7 +139,7 @@ program
     const config = configFromEnv(opts);
     const log = createLogger();
     const node = await startNode(config, log);
-    process.stdout.write(banner(node, undefined, config.dataDir) + "\n");
+    process.stdout.write(banner(node, { dataDir: config.dataDir, showKey: false, keyFromEnv: !!config.secretKey }) + "\n");
     onShutdown(async () => {
       await node.close();
       return 0;

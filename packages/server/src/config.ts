@@ -10,8 +10,12 @@ export interface NodeConfig {
   databaseUrl: string | undefined;
   /** The dev environment's secret key; generated and saved in the data dir when unset. */
   secretKey: string | undefined;
+  /** 32 bytes (base64 or hex) sealing the secret keys at rest; every node shares it. Generated into the data dir when unset. */
+  serverKey: string | undefined;
   /** Concurrent held live requests per environment. */
   maxSubscriptions: number;
+  /** Of those, at most this many held by one public token. */
+  maxSubscriptionsPerToken: number;
   /** How long a live long-poll is held before answering "still up to date". */
   longPollMs: number;
   /** A worker lease lasts this long without a heartbeat. */
@@ -55,13 +59,17 @@ export function configFromEnv(
   flags: { port?: string | number; dataDir?: string } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): NodeConfig {
+  const maxSubscriptions = intFrom(env.RUNCAST_MAX_SUBSCRIPTIONS, 100, "RUNCAST_MAX_SUBSCRIPTIONS");
   return {
     port: intFrom(flags.port !== undefined ? String(flags.port) : env.PORT, 3030, "port"),
     host: env.RUNCAST_HOST ?? "0.0.0.0",
     dataDir: resolve(flags.dataDir ?? env.RUNCAST_DATA_DIR ?? ".runcast"),
     databaseUrl: env.DATABASE_URL || undefined,
     secretKey: env.RUNCAST_SECRET_KEY || undefined,
-    maxSubscriptions: intFrom(env.RUNCAST_MAX_SUBSCRIPTIONS, 100, "RUNCAST_MAX_SUBSCRIPTIONS"),
+    serverKey: env.RUNCAST_SERVER_KEY || undefined,
+    maxSubscriptions,
+    // A public token sits in a browser: one page may hold several feeds, but not the whole environment's share.
+    maxSubscriptionsPerToken: intFrom(env.RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN, Math.max(1, Math.ceil(maxSubscriptions / 4)), "RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN"),
     longPollMs: intFrom(env.RUNCAST_LONG_POLL_MS, 20_000, "RUNCAST_LONG_POLL_MS"),
     leaseMs: intFrom(env.RUNCAST_LEASE_MS, 30_000, "RUNCAST_LEASE_MS"),
     workerTimeoutMs: intFrom(env.RUNCAST_WORKER_TIMEOUT_MS, 60_000, "RUNCAST_WORKER_TIMEOUT_MS"),

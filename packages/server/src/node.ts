@@ -5,7 +5,9 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type pg from "pg";
 import { buildApp } from "./app.ts";
-import { ensureDevEnvironment, KeyStore } from "./auth/keys.ts";
+import { bootstrapKey, checkServerKey, KeyStore, sealOldKeys } from "./auth/keys.ts";
+import { Revocations } from "./auth/revocations.ts";
+import { loadServerKey, SecretBox } from "./auth/server-key.ts";
 import type { NodeConfig } from "./config.ts";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded.ts";
 import { migrate } from "./db/migrate.ts";
@@ -21,8 +23,13 @@ import { SyncService } from "./sync/sync-service.ts";
 export interface RunningNode {
   url: string;
   port: number;
+  /** The key the node started with (RUNCAST_SECRET_KEY, or the dev environment's); never printed by `start`. */
   secretKey: string;
   envId: string;
+  /** RUNCAST_SECRET_KEY names a key revoked earlier: it stays revoked. */
+  secretKeyRevoked: boolean;
+  keys: KeyStore;
+  revocations: Revocations;
   databaseUrl: string;
   embedded: boolean;
   pool: pg.Pool;
@@ -50,18 +57,26 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   try {
     let db: EmbeddedDatabase | undefined;
     let databaseUrl = config.databaseUrl;
+    mkdirSync(config.dataDir, { recursive: true });
+    const serverKey = loadServerKey(config.serverKey, config.dataDir);
+    const box = new SecretBox(serverKey.key);
     if (!databaseUrl) {
-      mkdirSync(config.dataDir, { recursive: true });
       db = await startEmbeddedPostgres({ dir: config.dataDir, log: (line) => log("debug", line.trim(), { component: "postgres" }) });
       cleanups.push(() => db?.stop());
       databaseUrl = db.url;
     }
     const pool = createPool(databaseUrl, { max: 20, searchPath: RUNCAST_SCHEMA });
     cleanups.push(() => pool.end());
-    const applied = await migrate(pool, undefined, installTransitionRules);
+    const applied = await migrate(pool, { steps: [sealOldKeys(box)], install: installTransitionRules });
     if (applied.length) log("info", "migrations applied", { migrations: applied });
-    const { env, secretKey } = await ensureDevEnvironment(pool, config.secretKey);
-    if (!config.secretKey && db) writeFileSync(join(config.dataDir, "secret-key"), secretKey + "\n", { mode: 0o600 });
+    await checkServerKey(pool, box);
+    if (serverKey.source === "file" && !db) {
+      log("warn", "RUNCAST_SERVER_KEY is unset: secret keys are sealed with the server key in this node's data dir; give every node the same RUNCAST_SERVER_KEY");
+    }
+    const { envId, secretKey, revoked, generated } = await bootstrapKey(pool, box, config.secretKey);
+    if (revoked) log("warn", "RUNCAST_SECRET_KEY was revoked; it stays revoked and requests with it are refused");
+    if (!config.secretKey) writeFileSync(join(config.dataDir, "secret-key"), secretKey + "\n", { mode: 0o600 });
+    if (generated) log("info", "generated a secret key for the dev environment", { file: join(config.dataDir, "secret-key") });
 
     const shutdown = new AbortController();
     cleanups.push(() => shutdown.abort());
@@ -69,7 +84,11 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       connectionString: databaseUrl,
       slotName: `runcast_${config.nodeId}`,
       publicationName: "runcast",
-      tables: [{ schema: RUNCAST_SCHEMA, name: "runs" }],
+      // Runs feed the realtime routes; keys are followed so that a revocation on any node reaches every node.
+      tables: [
+        { schema: RUNCAST_SCHEMA, name: "runs" },
+        { schema: RUNCAST_SCHEMA, name: "secret_keys" },
+      ],
       schema: RUNCAST_SCHEMA,
       registry: {
         idleMs: 5 * 60_000,
@@ -94,12 +113,21 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     });
     engine.start();
     cleanups.push(() => engine.stop());
-    // Runs queued by any node reach this node's held dequeue requests through the replication stream.
+    const keys = new KeyStore(pool, box);
+    const revocations = new Revocations(keys);
+    // Runs queued by any node reach this node's held dequeue requests through the replication stream, and
+    // keys revoked on any node end this node's requests made with them.
     sync.onTransaction((tx) => {
       const queued = new Set<string>();
       const canceled = new Set<string>();
       for (const ch of tx.changes) {
-        if (ch.kind === "truncate" || ch.kind === "delete" || ch.relation.name !== "runs") continue;
+        if (ch.kind === "truncate" || ch.kind === "delete" || ch.relation.schema !== RUNCAST_SCHEMA) continue;
+        if (ch.relation.name === "secret_keys") {
+          if (ch.new.revoked_at && ch.new.id) revocations.revoked(ch.new.id);
+          else keys.forget(); // a new key: tokens it signs verify at once
+          continue;
+        }
+        if (ch.relation.name !== "runs") continue;
         const env = ch.new.env_id;
         if (!env) continue;
         // A newly queued run, or a run leaving EXECUTING (a queue slot freed): held dequeues look again.
@@ -111,7 +139,6 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       if (canceled.size) engine.notifyCanceled(canceled);
     });
 
-    const keys = new KeyStore(pool);
     const loopDelay = new LoopDelay();
     cleanups.push(() => loopDelay.stop());
     const app = buildApp({
@@ -119,7 +146,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       engine,
       sync,
       keys,
-      limiter: new LocalSubscriptionLimiter(config.maxSubscriptions),
+      revocations,
+      limiter: new LocalSubscriptionLimiter(config.maxSubscriptions, config.maxSubscriptionsPerToken),
       log,
       longPollMs: config.longPollMs,
       maxBodyBytes: config.maxBodyBytes,
@@ -147,7 +175,10 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       url: `http://localhost:${port}`,
       port,
       secretKey,
-      envId: env.id,
+      envId,
+      secretKeyRevoked: revoked,
+      keys,
+      revocations,
       databaseUrl,
       embedded: !!db,
       pool,

@@ -1,8 +1,8 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import type { AuthEnv } from "../auth/middleware.ts";
 import type { KeyStore } from "../auth/keys.ts";
-import { signPublicToken } from "../auth/jwt.ts";
-import { authorize, type Principal } from "../auth/principal.ts";
+import { authorize } from "../auth/principal.ts";
+import { runResources } from "../auth/run-resources.ts";
 import { MAX_BATCH_ITEMS, createBatch, retrieveBatch, type BatchItem } from "../engine/batches.ts";
 import type { Engine } from "../engine/engine.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decodeCursor, listRuns, type RunListQuery } from "../engine/list-runs.ts";
@@ -13,21 +13,9 @@ import { parseTriggerOptions, validateTaskId, type TriggerOptions } from "../eng
 import { RuncastError, badRequest } from "../errors.ts";
 import { readJson } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
-
-/** Public access tokens handed out with trigger and batch responses live this long (as in run-routes.ts). */
-const TOKEN_TTL = "1h";
+import { issueToken, refuseForeignCached, triggerToken } from "./tokens.ts";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Signs a public token the way the trigger route does and sets the x-trigger-jwt headers (spec §2.1, §2.2). */
-async function issueToken(c: Context<AuthEnv>, keys: KeyStore, principal: Principal, scopes: string[]): Promise<string> {
-  const signingKey = principal.kind === "secret" ? principal.secretKey : (await keys.keysForEnv(principal.envId))[0];
-  if (!signingKey) throw new RuncastError(500, "no_signing_key", "the environment has no active secret key");
-  const token = await signPublicToken(signingKey, { sub: principal.envId, scopes }, TOKEN_TTL);
-  c.header("x-trigger-jwt", token);
-  c.header("x-trigger-jwt-claims", JSON.stringify({ sub: principal.envId, pub: true, scopes }));
-  return token;
-}
 
 /** Validates every item before anything is written; the first bad one is a 400 naming `items[i].…`. */
 function parseItems(raw: unknown, now: Date): BatchItem[] {
@@ -161,7 +149,19 @@ export function batchRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     }
     const taskIds = [...new Set(items.map((i) => i.taskId))];
     for (const id of taskIds) authorize(principal, "batchTrigger", [{ type: "tasks", id }, { type: "batch" }]);
-    const result = await createBatch(engine, { envId: principal.envId, items, ...(idempotencyKey ? { idempotencyKey } : {}) });
+    for (const [i, item] of items.entries()) {
+      const parent = item.options.parentRunId;
+      if (parent) {
+        try {
+          authorize(principal, "write", [{ type: "runs", id: parent }]);
+        } catch (err) {
+          throw err instanceof RuncastError ? new RuncastError(err.status, err.code, `items[${i}]: ${err.message}`, { field: `items[${i}].options.parentRunId` }) : err;
+        }
+      }
+    }
+    const result = await createBatch(engine, { envId: principal.envId, items, ...(idempotencyKey ? { idempotencyKey } : {}), ...triggerToken(principal) });
+    if (result.isCached) refuseForeignCached(principal, result.triggerTokenHash, [{ type: "batch", id: result.id }]);
+    delete result.triggerTokenHash;
     const token = await issueToken(c, keys, principal, [`read:batch:${result.id}`]);
     return c.json({ ...result, publicAccessToken: token });
   });
@@ -201,12 +201,16 @@ export function batchRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
   app.post("/api/v1/runs/:runId/replay", async (c) => {
     const principal = c.get("principal");
     const original = await getRun(engine.pool, principal.envId, c.req.param("runId"));
+    // A replay copies the payload and hands back a read token for the copy: the caller must be able to
+    // read the original too, or a trigger-only token would read any run of its task.
+    authorize(principal, "read", runResources(original));
     authorize(principal, "trigger", [{ type: "tasks", id: original.task_identifier }]);
     const result = await engine.trigger({
       envId: principal.envId,
       taskId: original.task_identifier,
       payload: original.payload,
       options: replayOptions(original),
+      ...triggerToken(principal),
     });
     const token = await issueToken(c, keys, principal, [`read:runs:${result.id}`]);
     return c.json({ id: result.id, publicAccessToken: token });

@@ -2,17 +2,13 @@ import { Hono } from "hono";
 import type { AuthEnv } from "../auth/middleware.ts";
 import { authorize } from "../auth/principal.ts";
 import { runResources } from "../auth/run-resources.ts";
-import { signPublicToken } from "../auth/jwt.ts";
 import type { Engine } from "../engine/engine.ts";
 import { getRun } from "../engine/runs.ts";
 import { parseTriggerOptions, validateTaskId } from "../engine/trigger-options.ts";
 import { readJson } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
-import { KeyStore } from "../auth/keys.ts";
-import { RuncastError } from "../errors.ts";
-
-/** Public access tokens handed out with trigger responses live this long. */
-const RUN_TOKEN_TTL = "1h";
+import type { KeyStore } from "../auth/keys.ts";
+import { issueToken, refuseForeignCached, triggerToken } from "./tokens.ts";
 
 /** Trigger, retrieve and cancel: the management API for runs. */
 export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
@@ -24,13 +20,11 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     authorize(principal, "trigger", [{ type: "tasks", id: taskId }]);
     const body = await readJson(c);
     const options = parseTriggerOptions(body.options, new Date());
-    const result = await engine.trigger({ envId: principal.envId, taskId, payload: body.payload, options });
-    const signingKey = principal.kind === "secret" ? principal.secretKey : (await keys.keysForEnv(principal.envId))[0];
-    if (!signingKey) throw new RuncastError(500, "no_signing_key", "the environment has no active secret key");
-    const scopes = [`read:runs:${result.id}`];
-    const token = await signPublicToken(signingKey, { sub: principal.envId, scopes }, RUN_TOKEN_TTL);
-    c.header("x-trigger-jwt", token);
-    c.header("x-trigger-jwt-claims", JSON.stringify({ sub: principal.envId, pub: true, scopes }));
+    // A public token may make a run the child of another only if it may write that run.
+    if (options.parentRunId) authorize(principal, "write", [{ type: "runs", id: options.parentRunId }]);
+    const result = await engine.trigger({ envId: principal.envId, taskId, payload: body.payload, options, ...triggerToken(principal) });
+    if (result.existing) refuseForeignCached(principal, result.existing.trigger_token_hash, runResources({ id: result.id, ...result.existing }));
+    const token = await issueToken(c, keys, principal, [`read:runs:${result.id}`]);
     return c.json({ id: result.id, isCached: result.isCached, publicAccessToken: token });
   });
 

@@ -1,4 +1,6 @@
+import { createHash, randomUUID } from "node:crypto";
 import { SignJWT, jwtVerify, decodeJwt, errors } from "jose";
+import type { SigningKey } from "./keys.ts";
 
 /** Issuer and audience the official Trigger.dev SDK puts in tokens it signs itself. */
 export const JWT_ISSUER = "https://id.trigger.dev";
@@ -12,6 +14,24 @@ export interface PublicTokenClaims {
   realtime?: { skipColumns?: string[] };
   otu?: boolean;
 }
+
+/** A public token may live at most this long from the moment it is used (the official SDK's own limit for minted tokens). */
+export const MAX_TOKEN_LIFETIME_S = 30 * 86_400;
+/** Clock skew tolerated between whoever signed a token and this server. */
+const CLOCK_SKEW_S = 60;
+
+/** What a verified token says, and which key verified it. */
+export interface VerifiedToken {
+  claims: PublicTokenClaims;
+  /** The signing key's id: revoking it ends the token's requests. */
+  keyId: string;
+  /** sha256 of the token: names it for one-time use and per-token limits without keeping it. */
+  tokenHash: string;
+  /** Unix seconds. */
+  expiresAt: number;
+}
+
+export const tokenHash = (token: string) => createHash("sha256").update(token, "utf8").digest("hex");
 
 export class TokenError extends Error {
   readonly reason: "expired" | "invalid";
@@ -33,6 +53,8 @@ export async function signPublicToken(
     .setIssuer(JWT_ISSUER)
     .setAudience(JWT_AUDIENCE)
     .setIssuedAt()
+    // Two tokens signed in the same second with the same claims are still two tokens (one-time use, limits).
+    .setJti(randomUUID())
     .setExpirationTime(expiresIn)
     .sign(new TextEncoder().encode(secretKey));
 }
@@ -47,27 +69,41 @@ export function unverifiedSubject(token: string): string | null {
   }
 }
 
-/** Verifies against any of the environment's keys; throws TokenError. */
-export async function verifyPublicToken(token: string, keys: string[]): Promise<PublicTokenClaims> {
+/**
+ * Verifies against any of the environment's keys; throws TokenError. A token must carry `exp`, no further
+ * than MAX_TOKEN_LIFETIME_S ahead: tokens that never expire are refused.
+ */
+export async function verifyPublicToken(token: string, keys: readonly SigningKey[], nowS = Math.floor(Date.now() / 1000)): Promise<VerifiedToken> {
   let expired = false;
   for (const key of keys) {
+    let payload;
     try {
-      const { payload } = await jwtVerify(token, new TextEncoder().encode(key), {
+      ({ payload } = await jwtVerify(token, new TextEncoder().encode(key.secret), {
         issuer: JWT_ISSUER,
         audience: JWT_AUDIENCE,
         algorithms: ["HS256"],
-      });
-      if (payload.pub !== true || typeof payload.sub !== "string") throw new TokenError("invalid", "not a public access token");
-      const scopes = Array.isArray(payload.scopes) ? payload.scopes.filter((s): s is string => typeof s === "string") : [];
-      const claims: PublicTokenClaims = { sub: payload.sub, pub: true, scopes };
-      const realtime = payload.realtime as PublicTokenClaims["realtime"] | undefined;
-      if (realtime && typeof realtime === "object") claims.realtime = realtime;
-      if (payload.otu === true) claims.otu = true;
-      return claims;
+        requiredClaims: ["exp"],
+        clockTolerance: CLOCK_SKEW_S,
+        currentDate: new Date(nowS * 1000),
+      }));
     } catch (err) {
       if (err instanceof errors.JWTExpired) expired = true;
-      else if (err instanceof TokenError) throw err;
+      else if (err instanceof errors.JWTClaimValidationFailed && err.claim === "exp") {
+        throw new TokenError("invalid", "public access token has no expiry (exp): tokens must expire");
+      }
+      continue;
     }
+    if (payload.pub !== true || typeof payload.sub !== "string") throw new TokenError("invalid", "not a public access token");
+    const exp = payload.exp as number;
+    if (exp > nowS + MAX_TOKEN_LIFETIME_S + CLOCK_SKEW_S) {
+      throw new TokenError("invalid", `public access token lives too long: its expiry (exp) may be at most ${MAX_TOKEN_LIFETIME_S / 86_400} days ahead`);
+    }
+    const scopes = Array.isArray(payload.scopes) ? payload.scopes.filter((s): s is string => typeof s === "string") : [];
+    const claims: PublicTokenClaims = { sub: payload.sub, pub: true, scopes };
+    const realtime = payload.realtime as PublicTokenClaims["realtime"] | undefined;
+    if (realtime && typeof realtime === "object") claims.realtime = realtime;
+    if (payload.otu === true) claims.otu = true;
+    return { claims, keyId: key.id, tokenHash: tokenHash(token), expiresAt: exp };
   }
   throw expired
     ? new TokenError("expired", "public access token has expired")

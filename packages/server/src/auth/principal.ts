@@ -3,8 +3,21 @@ import { scopesAllow, type Action, type Resource } from "./scopes.ts";
 
 /** Who is calling: a backend with a secret key, or a browser/client with a public token. */
 export type Principal =
-  | { kind: "secret"; envId: string; secretKey: string }
-  | { kind: "public"; envId: string; scopes: string[]; skipColumns?: string[] };
+  | { kind: "secret"; envId: string; keyId: string; secretKey: string }
+  | {
+      kind: "public";
+      envId: string;
+      /** The secret key that signed the token. */
+      keyId: string;
+      scopes: string[];
+      skipColumns?: string[];
+      /** sha256 of the token. */
+      tokenHash: string;
+      /** One-time use (otu): its first trigger consumes it. */
+      oneTimeUse: boolean;
+      /** Unix seconds. */
+      expiresAt: number;
+    };
 
 /** Throws 403 unless the principal may do `action` on one of `resources`. Secret keys may do everything. */
 export function authorize(principal: Principal, action: Action, resources: readonly Resource[]): void {

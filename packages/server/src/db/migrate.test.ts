@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import type pg from "pg";
 import { startTestPostgres } from "../testing/pg.ts";
 import type { EmbeddedDatabase } from "./embedded.ts";
+import { sealOldKeys } from "../auth/keys.ts";
+import { SecretBox } from "../auth/server-key.ts";
 import { loadMigrations, migrate } from "./migrate.ts";
 import { createPool } from "./pool.ts";
 
@@ -19,12 +21,15 @@ after(async () => {
   await db?.stop();
 });
 
-test("ten nodes migrating at once apply each file exactly once; re-running is a no-op", async () => {
-  const results = await Promise.all(Array.from({ length: 10 }, () => migrate(pool)));
+/** The steps a node runs: the files and the code step sealing old keys. */
+const steps = [sealOldKeys(new SecretBox(Buffer.alloc(32, 1)))];
+
+test("ten nodes migrating at once apply each step exactly once; re-running is a no-op", async () => {
+  const results = await Promise.all(Array.from({ length: 10 }, () => migrate(pool, { steps })));
   const all = results.flat();
-  const files = loadMigrations().map((m) => m.name);
+  const files = [...loadMigrations().map((m) => m.name), ...steps.map((m) => m.name)];
   assert.deepEqual([...all].sort(), [...files].sort(), "each migration applied by exactly one runner");
-  assert.deepEqual(await migrate(pool), []);
+  assert.deepEqual(await migrate(pool, { steps }), []);
   const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM runcast_internal.runcast_migrations");
   assert.equal(rows[0]!.n, files.length);
   const identity = await pool.query<{ relreplident: string }>("SELECT relreplident FROM pg_class WHERE oid = 'runcast_internal.runs'::regclass");
@@ -41,9 +46,12 @@ test("Runcast's tables are all in their own schema, whatever the pool's search_p
   );
   assert.deepEqual(
     own.rows.map((r) => r.relname),
-    ["api_keys", "attempts", "batches", "environments", "metadata_batches", "queues", "run_events", "runcast_ddl_events", "runcast_migrations", "runs", "tasks", "waitpoints", "workers"],
+    ["attempts", "batches", "environments", "metadata_batches", "queues", "run_events", "runcast_ddl_events", "runcast_migrations", "runs", "secret_keys", "settings", "tasks", "used_tokens", "waitpoints", "workers"],
   );
 });
+
+const OLD_KEY = "tr_dev_oldkeyinclear0000000001";
+const OLD_REVOKED = "tr_dev_oldkeyinclear0000000002";
 
 test("a database of the earlier layout (Runcast's tables in public) is moved into runcast_internal with its data", async () => {
   const name = `upgrade_test_${process.pid}_${Date.now()}`;
@@ -62,12 +70,22 @@ test("a database of the earlier layout (Runcast's tables in public) is moved int
         await client.query("INSERT INTO runcast_migrations (id, name) VALUES ($1, $2)", [m.id, m.name]);
       }
       await client.query("INSERT INTO environments (id, slug) VALUES ('env_dev', 'dev')");
+      await client.query("INSERT INTO api_keys (secret_key, env_id) VALUES ($1, 'env_dev')", [OLD_KEY]);
+      await client.query("INSERT INTO api_keys (secret_key, env_id, revoked_at) VALUES ($1, 'env_dev', now())", [OLD_REVOKED]);
       await client.query("INSERT INTO runs (id, env_id, task_identifier, status, queue) VALUES ('run_old', 'env_dev', 'echo', 'QUEUED', 'task/echo')");
     } finally {
       client.release();
     }
-    const applied = await migrate(old);
-    assert.deepEqual(applied, loadMigrations().filter((m) => m.id > 4).map((m) => m.name));
+    const box = new SecretBox(Buffer.alloc(32, 2));
+    const applied = await migrate(old, { steps: [sealOldKeys(box)] });
+    assert.deepEqual(applied, [...loadMigrations(), sealOldKeys(box)].filter((m) => m.id > 4).sort((a, b) => a.id - b.id).map((m) => m.name));
+    // The keys kept in clear are sealed; the old table is gone with its files.
+    const keys = await old.query<{ id: string; sealed: string; revoked: boolean; row: string }>(
+      "SELECT id, sealed, revoked_at IS NOT NULL AS revoked, k::text AS row FROM runcast_internal.secret_keys k ORDER BY created_at",
+    );
+    assert.deepEqual(keys.rows.map((k) => [box.open(k.sealed, k.id), k.revoked]), [[OLD_KEY, false], [OLD_REVOKED, true]]);
+    for (const k of keys.rows) assert.doesNotMatch(k.row, /tr_dev_[A-Za-z0-9]{8}/, "no row holds a key as text");
+    assert.equal((await old.query("SELECT to_regclass('runcast_internal.api_keys') AS t")).rows[0].t, null);
     const { rows } = await old.query<{ id: string }>("SELECT id FROM runcast_internal.runs");
     assert.deepEqual(rows.map((r) => r.id), ["run_old"], "the data moved with its table");
     const left = await old.query("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'");

@@ -8,13 +8,11 @@ const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.meta.ur
 /** Arbitrary constant: serialises migration runs of every node sharing one database. */
 const MIGRATION_LOCK = 726_352_001;
 
-export interface Migration {
-  id: number;
-  name: string;
-  sql: string;
-}
+/** A numbered step: a SQL file, or code (for what SQL alone cannot do, e.g. sealing secrets under the server key). */
+export type SqlMigration = { id: number; name: string; sql: string };
+export type Migration = SqlMigration | { id: number; name: string; run(client: pg.PoolClient): Promise<void> };
 
-export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+export function loadMigrations(dir = MIGRATIONS_DIR): SqlMigration[] {
   return readdirSync(dir)
     .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
     .sort()
@@ -28,10 +26,17 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  */
 export async function migrate(
   pool: pg.Pool,
-  migrations = loadMigrations(),
-  /** Run under the same lock after the files (installing definitions generated from code, e.g. triggers). */
-  install?: (client: pg.PoolClient) => Promise<void>,
+  opts: {
+    /** The numbered steps; the SQL files by default. */
+    migrations?: Migration[];
+    /** Code steps, ordered among the files by their numbers. */
+    steps?: Migration[];
+    /** Run under the same lock after the steps (installing definitions generated from code, e.g. triggers). */
+    install?: (client: pg.PoolClient) => Promise<void>;
+  } = {},
 ): Promise<string[]> {
+  const migrations = [...(opts.migrations ?? loadMigrations()), ...(opts.steps ?? [])].sort((a, b) => a.id - b.id);
+  const install = opts.install;
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -53,7 +58,8 @@ export async function migrate(
         await client.query(`INSERT INTO ${RUNCAST_SCHEMA}.runcast_migrations (id, name) VALUES ($1, $2)`, [m.id, m.name]);
         // Unqualified names in the files mean Runcast's schema, whatever the pool's search_path.
         await client.query(`SET LOCAL search_path = ${RUNCAST_SCHEMA}`);
-        await client.query(m.sql);
+        if ("sql" in m) await client.query(m.sql);
+        else await m.run(client);
         await client.query("COMMIT");
         applied.push(m.name);
       } catch (err) {

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { withTransaction } from "../db/transaction.ts";
-import { RuncastError } from "../errors.ts";
+import { RuncastError, notFound } from "../errors.ts";
 import { DEFAULT_RETRY, retryDelayMs, statusAfterFailure, type FailureKind, type RetryPolicy, type RunStatus } from "./run-state.ts";
 import { NOW } from "./sql.ts";
 
@@ -19,6 +19,15 @@ export interface CostRates {
 
 const leaseLost = (runId: string) =>
   new RuncastError(409, "lease_lost", `this worker no longer holds run ${runId} (its lease expired, or the run was canceled)`);
+
+/**
+ * Locks the run an attempt route names, in the caller's environment: the first lock of every transition
+ * (run, then attempt). Another environment's run is a 404, as if it did not exist.
+ */
+export async function lockRunOfEnv(client: pg.ClientBase, envId: string, runId: string): Promise<void> {
+  const { rowCount } = await client.query("SELECT 1 FROM runs WHERE id = $1 AND env_id = $2 FOR UPDATE", [runId, envId]);
+  if (!rowCount) throw notFound("run_not_found", `no run with id ${JSON.stringify(runId)} in this environment`);
+}
 
 /** Milliseconds the attempt `a` executed (not waited): its finished stretches plus the current one. */
 const EXECUTED_MS = `(a.executed_ms + coalesce(extract(epoch FROM (${NOW} - a.executing_since)) * 1000, 0))`;
@@ -39,8 +48,9 @@ function usage(rates: CostRates, firstParam: number): { sql: string; params: num
 export async function heartbeat(pool: pg.Pool, ref: AttemptRef, leaseMs: number): Promise<void> {
   const { rowCount } = await pool.query(
     `UPDATE attempts SET lease_expires_at = ${NOW} + make_interval(secs => $4::integer / 1000.0)
-     WHERE id = $1 AND run_id = $2 AND worker_id = $3 AND status = 'EXECUTING'`,
-    [ref.attemptId, ref.runId, ref.workerId, leaseMs],
+     WHERE id = $1 AND run_id = $2 AND worker_id = $3 AND status = 'EXECUTING'
+       AND EXISTS (SELECT 1 FROM runs r WHERE r.id = $2 AND r.env_id = $5)`,
+    [ref.attemptId, ref.runId, ref.workerId, leaseMs, ref.envId],
   );
   if (!rowCount) throw leaseLost(ref.runId);
 }
@@ -58,7 +68,7 @@ export async function completeAttempt(
 ): Promise<void> {
   const u = usage(rates, 6);
   await withTransaction(pool, async (client) => {
-    await client.query("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", [ref.runId]);
+    await lockRunOfEnv(client, ref.envId, ref.runId);
     const { rowCount } = await client.query(
       `WITH a AS (
          UPDATE attempts SET status = 'COMPLETED', finished_at = ${NOW}
@@ -105,7 +115,7 @@ export async function failLockedAttempt(
   random: number,
 ): Promise<RunStatus> {
   // The run first, then the attempt (the lock order of every transition).
-  await client.query("SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", [ref.runId]);
+  await lockRunOfEnv(client, ref.envId, ref.runId);
   const { rows } = await client.query<{ attempt_number: number; max_attempts: number | null; retry: Partial<RetryPolicy> | null }>(
     `SELECT r.attempt_number, r.max_attempts, t.config -> 'retry' AS retry
      FROM attempts a JOIN runs r ON r.id = a.run_id

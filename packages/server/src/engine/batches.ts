@@ -14,7 +14,7 @@ import type { Engine } from "./engine.ts";
 import { newId } from "./ids.ts";
 import { FINAL_STATUSES, type RunStatus } from "./run-state.ts";
 import { NOW, utcTimestamp } from "./sql.ts";
-import { insertRun, isIdempotencyRace } from "./trigger.ts";
+import { insertRun, isIdempotencyRace, useTriggerToken, type TriggerToken } from "./trigger.ts";
 import type { TriggerOptions } from "./trigger-options.ts";
 
 /** Most items one batch may hold (Trigger.dev's STREAMING_BATCH_MAX_ITEMS default). */
@@ -33,6 +33,8 @@ export interface CreateBatchRequest {
   /** Already validated: every task exists, every option parsed. */
   items: BatchItem[];
   idempotencyKey?: string;
+  /** The public token creating the batch (absent with a secret key). */
+  token?: TriggerToken;
 }
 
 export interface BatchRunRef {
@@ -48,12 +50,14 @@ export interface CreateBatchResult {
   idempotencyKey?: string;
   /** In item order for a new batch; for a cached one, the batch's runs in creation order. */
   runs: BatchRunRef[];
+  /** A cached batch: the public token that created it (decides whether this caller may read it). */
+  triggerTokenHash?: string | null;
 }
 
-/** The task ids among `taskIds` that no worker ever registered in the environment (insertRun's 404). */
+/** The live batch of an idempotency key, with its runs. */
 async function cachedBatch(client: pg.PoolClient, envId: string, key: string): Promise<CreateBatchResult | null> {
-  const { rows } = await client.query<{ id: string; run_count: number }>(
-    "SELECT id, run_count FROM batches WHERE env_id = $1 AND idempotency_key = $2",
+  const { rows } = await client.query<{ id: string; run_count: number; trigger_token_hash: string | null }>(
+    "SELECT id, run_count, trigger_token_hash FROM batches WHERE env_id = $1 AND idempotency_key = $2",
     [envId, key],
   );
   const batch = rows[0];
@@ -68,6 +72,7 @@ async function cachedBatch(client: pg.PoolClient, envId: string, key: string): P
     isCached: true,
     idempotencyKey: key,
     runs: runs.rows.map((r) => ({ id: r.id, taskIdentifier: r.task_identifier, isCached: true })),
+    triggerTokenHash: batch.trigger_token_hash,
   };
 }
 
@@ -87,17 +92,16 @@ export async function createBatch(engine: Engine, req: CreateBatchRequest): Prom
   for (let attempt = 0; ; attempt++) {
     try {
       const result = await withTransaction(engine.pool, async (client) => {
+        await useTriggerToken(client, req.envId, req.token, `a batch of ${[...new Set(req.items.map((i) => i.taskId))].join(", ")}`);
         if (req.idempotencyKey) {
           const cached = await cachedBatch(client, req.envId, req.idempotencyKey);
           if (cached) return { result: cached, queued: false, delayed: false };
         }
         const id = newId("batch");
-        await client.query("INSERT INTO batches (id, env_id, status, run_count, idempotency_key) VALUES ($1, $2, 'PENDING', $3, $4)", [
-          id,
-          req.envId,
-          req.items.length,
-          req.idempotencyKey ?? null,
-        ]);
+        await client.query(
+          "INSERT INTO batches (id, env_id, status, run_count, idempotency_key, trigger_token_hash) VALUES ($1, $2, 'PENDING', $3, $4, $5)",
+          [id, req.envId, req.items.length, req.idempotencyKey ?? null, req.token?.hash ?? null],
+        );
         const runs: BatchRunRef[] = [];
         let queued = false;
         let delayed = false;
@@ -109,6 +113,7 @@ export async function createBatch(engine: Engine, req: CreateBatchRequest): Prom
             payload: item.payload,
             options: item.options,
             batchId: id,
+            ...(req.token ? { token: req.token } : {}),
             triggerFunction: item.options.resumeParentOnCompletion ? "batchTriggerAndWait" : "batchTrigger",
           }, engine.workerTimeoutMs);
           if (!r.isCached && r.status === "QUEUED") queued = true;

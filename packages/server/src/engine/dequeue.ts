@@ -48,7 +48,7 @@ WITH picked AS (
   RETURNING r.*, p.resume_attempt
 ), leased AS (
   INSERT INTO attempts (id, run_id, number, worker_id, lease_expires_at, executing_since)
-  SELECT 'attempt_' || substr(md5(random()::text || s.id), 1, 24), s.id, s.attempt_number, $3,
+  SELECT 'attempt_' || replace(gen_random_uuid()::text, '-', ''), s.id, s.attempt_number, $3,
          ${NOW} + make_interval(secs => $5::integer / 1000.0), ${NOW}
   FROM started s WHERE s.resume_attempt IS NULL
   RETURNING id, run_id

@@ -7,7 +7,7 @@ import { cancelRun } from "./runs.ts";
 import { dequeueRuns, type DequeuedRun } from "./dequeue.ts";
 import type { FailureKind, RunStatus } from "./run-state.ts";
 import { Scheduler } from "./scheduler.ts";
-import { insertRun, isIdempotencyRace, type TriggerRequest, type TriggerResult } from "./trigger.ts";
+import { insertRun, isIdempotencyRace, useTriggerToken, type TriggerRequest, type TriggerResult } from "./trigger.ts";
 import { NOW } from "./sql.ts";
 import { setTransitionReason } from "./transitions.ts";
 import { Wakeups } from "./wakeups.ts";
@@ -65,7 +65,10 @@ export class Engine {
     // Two concurrent triggers of one idempotency key: the loser of the insert race retries and finds the winner's run.
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await withTransaction(this.pool, (client) => insertRun(client, req, this.workerTimeoutMs));
+        const result = await withTransaction(this.pool, async (client) => {
+          await useTriggerToken(client, req.envId, req.token, req.taskId);
+          return insertRun(client, req, this.workerTimeoutMs);
+        });
         if (!result.isCached) {
           if (result.status === "QUEUED") this.notifyQueued([req.envId]);
           else this.scheduleSoon();

@@ -126,6 +126,8 @@ export class Scheduler {
   async #deleteOldRuns(): Promise<void> {
     // Ids of applied metadata flushes are needed only while the flush may be retried.
     await this.#pool.query(`DELETE FROM metadata_batches WHERE at < ${NOW} - interval '1 hour'`);
+    // A used one-time token is refused for its expiry anyway once it has expired.
+    await this.#pool.query(`DELETE FROM used_tokens WHERE expires_at < ${NOW} - interval '5 minutes'`);
     if (!(this.#retentionMs > 0)) return;
     for (let batch = 0; batch < RETENTION_BATCHES_PER_SWEEP; batch++) {
       const { rowCount } = await this.#pool.query(

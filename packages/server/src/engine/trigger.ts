@@ -16,12 +16,38 @@ export interface TriggerRequest {
   batchIndex?: number;
   parentRunId?: string;
   triggerFunction?: string;
+  /** The public token triggering (absent with a secret key). */
+  token?: TriggerToken;
+}
+
+/** A public token that triggers: one-time tokens are consumed, and runs remember which token made them. */
+export interface TriggerToken {
+  /** sha256 of the token. */
+  hash: string;
+  oneTimeUse: boolean;
+  /** Unix seconds. */
+  expiresAt: number;
 }
 
 export interface TriggerResult {
   id: string;
   isCached: boolean;
   status: RunStatus;
+  /** A run found by its idempotency key: what decides whether this caller may read it. */
+  existing?: { task_identifier: string; tags: string[]; batch_id: string | null; trigger_token_hash: string | null };
+}
+
+/**
+ * Consumes a one-time token inside the trigger's transaction: the first request that uses it wins, every
+ * later one is a 422 (as Trigger.dev answers). Kept until the token expires (then it is refused anyway).
+ */
+export async function useTriggerToken(client: pg.ClientBase, envId: string, token: TriggerToken | undefined, what: string): Promise<void> {
+  if (!token?.oneTimeUse) return;
+  const { rowCount } = await client.query(
+    "INSERT INTO used_tokens (token_hash, env_id, expires_at) VALUES ($1, $2, to_timestamp($3) AT TIME ZONE 'UTC') ON CONFLICT DO NOTHING",
+    [token.hash, envId, token.expiresAt],
+  );
+  if (!rowCount) throw new RuncastError(422, "token_already_used", `Cannot trigger ${what} with a one-time use token as it has already been used.`);
 }
 
 /** A worker counts as connected while it has been seen within this window. */
@@ -56,13 +82,17 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest, work
   const task = (await findTask(client, req.envId, req.taskId, workerTimeoutMs)) ?? { queue: `task/${req.taskId}`, config: {}, connected: false };
   const o = req.options;
   if (o.idempotencyKey) {
-    const existing = await client.query<{ id: string; status: RunStatus; expired: boolean }>(
-      `SELECT id, status, (idempotency_key_expires_at IS NOT NULL AND idempotency_key_expires_at <= ${NOW}) AS expired
+    const existing = await client.query<{ id: string; status: RunStatus; expired: boolean } & NonNullable<TriggerResult["existing"]>>(
+      `SELECT id, status, (idempotency_key_expires_at IS NOT NULL AND idempotency_key_expires_at <= ${NOW}) AS expired,
+         task_identifier, tags, batch_id, trigger_token_hash
        FROM runs WHERE env_id = $1 AND task_identifier = $2 AND idempotency_key = $3 FOR UPDATE`,
       [req.envId, req.taskId, o.idempotencyKey],
     );
     const row = existing.rows[0];
-    if (row && !row.expired) return { id: row.id, isCached: true, status: row.status };
+    if (row && !row.expired) {
+      const { task_identifier, tags, batch_id, trigger_token_hash } = row;
+      return { id: row.id, isCached: true, status: row.status, existing: { task_identifier, tags, batch_id, trigger_token_hash } };
+    }
     if (row) await client.query("UPDATE runs SET idempotency_key = NULL WHERE id = $1", [row.id]);
   }
   let lineage = { parent: null as string | null, root: null as string | null, depth: 0 };
@@ -85,8 +115,8 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest, work
     `INSERT INTO runs (id, env_id, task_identifier, status, payload, payload_type, metadata, tags,
         idempotency_key, idempotency_key_expires_at, batch_id, parent_run_id, trigger_function, queue,
         concurrency_key, priority, is_test, ttl, max_attempts, max_duration,
-        root_run_id, depth, batch_index, queued_at, delayed_until, available_at, ttl_expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $23, $24, $25,
+        root_run_id, depth, batch_index, trigger_token_hash, queued_at, delayed_until, available_at, ttl_expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $23, $24, $25, $26,
         CASE WHEN $4 = 'QUEUED' THEN ${NOW} END, $21, $21,
         CASE WHEN $22::float8 IS NOT NULL THEN coalesce($21::timestamp, ${NOW}) + make_interval(secs => $22::float8 / 1000.0) END)`,
     [
@@ -115,6 +145,7 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest, work
       lineage.root,
       lineage.depth,
       req.batchIndex ?? null,
+      req.token?.hash ?? null,
     ],
   );
   return { id, isCached: false, status };

@@ -1,44 +1,60 @@
 import { RuncastError } from "../errors.ts";
 
 /**
- * Concurrent live requests (long-poll or SSE) per environment (RUNCAST_MAX_SUBSCRIPTIONS).
- * In-process; a Redis-backed twin with the same interface serves several nodes.
+ * Concurrent live requests (long-poll or SSE) per environment (RUNCAST_MAX_SUBSCRIPTIONS), of which one
+ * public token holds at most RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN. In-process; a Redis-backed twin with the
+ * same interface serves several nodes.
  */
 export interface SubscriptionLimiter {
-  /** Takes a slot or throws 429; the returned function gives it back (idempotent). */
-  acquire(envId: string): () => void;
+  /**
+   * Takes a slot or throws 429; the returned function gives it back (idempotent). `token` names the public
+   * token holding it (its hash), undefined for a secret key.
+   */
+  acquire(envId: string, token?: string): () => void;
 }
+
+const tooMany = (message: string) => new RuncastError(429, "too_many_subscriptions", message, { headers: { "retry-after": "1" } });
 
 export class LocalSubscriptionLimiter implements SubscriptionLimiter {
   readonly #max: number;
+  readonly #maxPerToken: number;
   readonly #counts = new Map<string, number>();
 
-  constructor(max: number) {
+  constructor(max: number, maxPerToken = max) {
     this.#max = max;
+    this.#maxPerToken = Math.min(max, maxPerToken);
   }
 
   held(envId: string): number {
     return this.#counts.get(envId) ?? 0;
   }
 
-  acquire(envId: string): () => void {
+  acquire(envId: string, token?: string): () => void {
     const n = this.held(envId);
     if (n >= this.#max) {
-      throw new RuncastError(
-        429,
-        "too_many_subscriptions",
-        `this environment already holds ${n} live subscriptions; the limit is ${this.#max} (RUNCAST_MAX_SUBSCRIPTIONS)`,
-        { headers: { "retry-after": "1" } },
-      );
+      throw tooMany(`this environment already holds ${n} live subscriptions; the limit is ${this.#max} (RUNCAST_MAX_SUBSCRIPTIONS)`);
+    }
+    const tokenSlot = token === undefined ? undefined : `${envId}\u0000${token}`;
+    if (tokenSlot !== undefined) {
+      const t = this.#counts.get(tokenSlot) ?? 0;
+      if (t >= this.#maxPerToken) {
+        throw tooMany(`this public access token already holds ${t} live subscriptions; one token may hold at most ${this.#maxPerToken} (RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN)`);
+      }
+      this.#counts.set(tokenSlot, t + 1);
     }
     this.#counts.set(envId, n + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = this.held(envId) - 1;
-      if (left <= 0) this.#counts.delete(envId);
-      else this.#counts.set(envId, left);
+      this.#decrement(envId);
+      if (tokenSlot !== undefined) this.#decrement(tokenSlot);
     };
+  }
+
+  #decrement(name: string): void {
+    const left = (this.#counts.get(name) ?? 0) - 1;
+    if (left <= 0) this.#counts.delete(name);
+    else this.#counts.set(name, left);
   }
 }

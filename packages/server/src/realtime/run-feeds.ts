@@ -62,10 +62,12 @@ const SSE_STALL_MS = 30_000;
 
 /** The serving context of one request: the raw response, its CORS headers, limits. */
 export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape?: (shape: Shape) => void): ServeContext {
+  const principal = c.get("principal");
   return {
     registry: deps.registry,
     limiter: deps.limiter,
-    envId: c.get("principal").envId,
+    envId: principal.envId,
+    ...(principal.kind === "public" ? { token: principal.tokenHash } : {}),
     longPollMs: deps.longPollMs,
     maxResponseBytes: 1024 * 1024,
     sse: { openMs: SSE_OPEN_MS, keepAliveMs: SSE_KEEPALIVE_MS, stallMs: SSE_STALL_MS, maxUnsentBytes: deps.sseMaxUnsentBytes },

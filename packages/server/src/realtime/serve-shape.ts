@@ -49,6 +49,8 @@ export interface ServeContext {
   registry: ShapeRegistry;
   limiter: SubscriptionLimiter;
   envId: string;
+  /** The public token holding the request (its hash), for its share of the subscription limit. */
+  token?: string;
   longPollMs: number;
   /** Largest non-live response body (more → the client asks again from the offset it got). */
   maxResponseBytes: number;
@@ -73,7 +75,7 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
   if (q.live && offset.kind !== "at") throw badRequest("invalid_live", "live=true needs an offset returned earlier, not -1 or now", PARAM.live);
   if (offset.kind === "at" && !q.handle) throw badRequest("missing_handle", "the handle parameter is required with an offset other than -1 or now", PARAM.handle);
 
-  const release = q.live ? ctx.limiter.acquire(ctx.envId) : undefined;
+  const release = q.live ? ctx.limiter.acquire(ctx.envId, ctx.token) : undefined;
   // A held request keeps its subscription slot until it is answered; every other path gives it back here.
   let handedOff = false;
   try {

@@ -12,8 +12,8 @@ before(async () => {
   await node.userPool.query("CREATE TABLE items (id integer PRIMARY KEY, title text)");
   await node.userPool.query("INSERT INTO items VALUES (1, 'a')");
   // A user table with the name of one of Runcast's: it is the user's, and served.
-  await node.userPool.query("CREATE TABLE api_keys (id integer PRIMARY KEY, label text)");
-  await node.userPool.query("INSERT INTO api_keys VALUES (7, 'mine')");
+  await node.userPool.query("CREATE TABLE secret_keys (id integer PRIMARY KEY, label text)");
+  await node.userPool.query("INSERT INTO secret_keys VALUES (7, 'mine')");
   await node.userPool.query("CREATE UNLOGGED TABLE scratch (id integer PRIMARY KEY)");
   await node.userPool.query("CREATE VIEW item_view AS SELECT * FROM items");
   await node.userPool.query('CREATE SCHEMA "Other"; CREATE TABLE "Other"."Mixed Case" (id integer PRIMARY KEY)');
@@ -45,7 +45,7 @@ async function tableState(schema: string, name: string) {
 test("Runcast's own tables and system catalogs are refused, whatever the spelling, and left unaltered (SPEC A1)", async () => {
   const before = await tableState("runcast_internal", "environments");
   for (const table of [
-    "runcast_internal.api_keys",
+    "runcast_internal.secret_keys",
     "runcast_internal.runs",
     "runcast_internal.environments",
     "RUNCAST_INTERNAL.workers",
@@ -65,7 +65,7 @@ test("Runcast's own tables and system catalogs are refused, whatever the spellin
 });
 
 test("the user's own table named like one of Runcast's is served; the secret key never leaves (SPEC A1)", async () => {
-  const r = await shape("table=api_keys&offset=-1");
+  const r = await shape("table=secret_keys&offset=-1");
   assert.equal(r.status, 200);
   const values = (r.body as { value?: Record<string, string> }[]).flatMap((m) => (m.value ? [m.value] : []));
   assert.deepEqual(values, [{ id: "7", label: "mine" }]);
@@ -140,7 +140,7 @@ test("RUNCAST_SHAPE_TABLES restricts /v1/shape to the listed tables", async () =
     };
     assert.equal((await get("items")).status, 200);
     assert.equal((await get("public.items")).status, 200);
-    const refused = await get("api_keys");
+    const refused = await get("secret_keys");
     assert.equal(refused.status, 400);
     assert.equal(refused.body.error?.code, "table_not_allowed");
   } finally {

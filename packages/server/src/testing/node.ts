@@ -10,7 +10,7 @@ import { createPool } from "../db/pool.ts";
 import type { EmbeddedDatabase } from "../db/embedded.ts";
 import { silentLogger } from "../log.ts";
 import { startNode, type RunningNode } from "../node.ts";
-import { startTestPostgres, TEST_DIR_PREFIX } from "./pg.ts";
+import { startTestPostgres, TEST_DIR_PREFIX, TEST_SERVER_KEY } from "./pg.ts";
 
 export interface TestNode extends RunningNode {
   db: EmbeddedDatabase;
@@ -32,6 +32,7 @@ export async function startTestNode(overrides: Partial<NodeConfig> = {}, db?: Em
     port: 0,
     host: "127.0.0.1",
     databaseUrl: database.url,
+    serverKey: TEST_SERVER_KEY,
     // Slot names are per server, not per database: on a shared external server each test database
     // gets its own (stable across a test's restarts of the node).
     nodeId: new URL(database.url).pathname.replace(/\W/g, "").slice(0, 40) || "main",

@@ -12,6 +12,12 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from "../db/embedded.ts"
 export const TEST_DIR_PREFIX = `runcast-test-${process.env.RUNCAST_TEST_RUN ?? "manual"}-`;
 
 /**
+ * The server key of test nodes (RUNCAST_SERVER_KEY): every node a test starts on one database shares it,
+ * as a deployment's nodes do. A fixed test value, sealing only throw-away keys.
+ */
+export const TEST_SERVER_KEY = Buffer.alloc(32, 7).toString("base64");
+
+/**
  * A throw-away database for one test file: an embedded PostgreSQL (wal_level=logical) on a free port in
  * a temporary folder, removed by `stop()`. With RUNCAST_TEST_DATABASE_URL set (a superuser URL of a
  * PostgreSQL ≥ 14 with wal_level=logical), a fresh database on that server instead, dropped by `stop()`

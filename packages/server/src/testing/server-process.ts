@@ -9,7 +9,7 @@ import type pg from "pg";
 import { generateSecretKey } from "../auth/keys.ts";
 import type { EmbeddedDatabase } from "../db/embedded.ts";
 import { createPool } from "../db/pool.ts";
-import { startTestPostgres, TEST_DIR_PREFIX } from "./pg.ts";
+import { startTestPostgres, TEST_DIR_PREFIX, TEST_SERVER_KEY } from "./pg.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/runcast.js", import.meta.url));
 
@@ -47,6 +47,7 @@ export async function spawnServer(databaseUrl: string, env: Record<string, strin
       ...process.env,
       DATABASE_URL: databaseUrl,
       RUNCAST_SECRET_KEY: secretKey,
+      RUNCAST_SERVER_KEY: TEST_SERVER_KEY,
       RUNCAST_HOST: "127.0.0.1",
       RUNCAST_NODE_ID: `proc_${port}`,
       ...env,
