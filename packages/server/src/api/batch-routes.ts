@@ -13,7 +13,7 @@ import { parseTriggerOptions, validateTaskId, type TriggerOptions } from "../eng
 import { RuncastError, badRequest } from "../errors.ts";
 import { readJson } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
-import { issueToken, refuseForeignCached, triggerToken } from "./tokens.ts";
+import { issueToken, triggerToken } from "./tokens.ts";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -160,8 +160,6 @@ export function batchRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
       }
     }
     const result = await createBatch(engine, { envId: principal.envId, items, ...(idempotencyKey ? { idempotencyKey } : {}), ...triggerToken(principal) });
-    if (result.isCached) refuseForeignCached(principal, result.triggerTokenHash, [{ type: "batch", id: result.id }]);
-    delete result.triggerTokenHash;
     const token = await issueToken(c, keys, principal, [`read:batch:${result.id}`]);
     return c.json({ ...result, publicAccessToken: token });
   });

@@ -8,7 +8,7 @@ import { parseTriggerOptions, validateTaskId } from "../engine/trigger-options.t
 import { readJson } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
 import type { KeyStore } from "../auth/keys.ts";
-import { issueToken, refuseForeignCached, triggerToken } from "./tokens.ts";
+import { issueToken, triggerToken } from "./tokens.ts";
 
 /** Trigger, retrieve and cancel: the management API for runs. */
 export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
@@ -23,7 +23,6 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     // A public token may make a run the child of another only if it may write that run.
     if (options.parentRunId) authorize(principal, "write", [{ type: "runs", id: options.parentRunId }]);
     const result = await engine.trigger({ envId: principal.envId, taskId, payload: body.payload, options, ...triggerToken(principal) });
-    if (result.existing) refuseForeignCached(principal, result.existing.trigger_token_hash, runResources({ id: result.id, ...result.existing }));
     const token = await issueToken(c, keys, principal, [`read:runs:${result.id}`]);
     return c.json({ id: result.id, isCached: result.isCached, publicAccessToken: token });
   });

@@ -3,9 +3,9 @@ import { signPublicToken } from "../auth/jwt.ts";
 import type { KeyStore } from "../auth/keys.ts";
 import type { AuthEnv } from "../auth/middleware.ts";
 import type { Principal } from "../auth/principal.ts";
-import { scopesAllow, type Resource } from "../auth/scopes.ts";
+import { runResources } from "../auth/run-resources.ts";
+import { scopesAllow } from "../auth/scopes.ts";
 import type { TriggerToken } from "../engine/trigger.ts";
-import { RuncastError } from "../errors.ts";
 
 /** Public access tokens handed out with trigger and batch responses live this long. */
 export const ISSUED_TOKEN_TTL = "1h";
@@ -13,7 +13,15 @@ export const ISSUED_TOKEN_TTL = "1h";
 /** What the engine needs to know about a public token that triggers (nothing for a secret key). */
 export function triggerToken(principal: Principal): { token?: TriggerToken } {
   if (principal.kind !== "public") return {};
-  return { token: { hash: principal.tokenHash, oneTimeUse: principal.oneTimeUse, expiresAt: principal.expiresAt } };
+  const scopes = principal.scopes;
+  return {
+    token: {
+      hash: principal.tokenHash,
+      oneTimeUse: principal.oneTimeUse,
+      expiresAt: principal.expiresAt,
+      mayRead: (t) => scopesAllow(scopes, "read", t.kind === "run" ? runResources(t) : [{ type: "batch", id: t.id }]),
+    },
+  };
 }
 
 /**
@@ -32,20 +40,4 @@ export async function issueToken(c: Context<AuthEnv>, keys: KeyStore, principal:
   c.header("x-trigger-jwt", token);
   c.header("x-trigger-jwt-claims", JSON.stringify({ sub: principal.envId, pub: true, scopes }));
   return token;
-}
-
-/**
- * An idempotency key that finds an existing run or batch: a public token gets it (and a read token for it)
- * only when the same token made it or its own scopes read it. Otherwise knowing a key would widen a
- * trigger-only token into a reader of someone else's run.
- */
-export function refuseForeignCached(principal: Principal, madeBy: string | null | undefined, resources: readonly Resource[]): void {
-  if (principal.kind !== "public") return;
-  if (madeBy === principal.tokenHash || scopesAllow(principal.scopes, "read", resources)) return;
-  throw new RuncastError(
-    403,
-    "idempotency_key_taken",
-    "this idempotency key belongs to a run triggered with another credential, which this public access token may not read",
-    { field: "options.idempotencyKey" },
-  );
 }

@@ -175,6 +175,11 @@ test("a narrow token never widens: no replay, no someone else's idempotency key 
   const batchHit = await call("/api/v1/batches", batchToken, { items, idempotencyKey: "their-batch" });
   assert.equal(batchHit.status, 403);
   assert.equal(batchHit.headers.get("x-trigger-jwt"), null);
+  // An item of its own batch naming someone else's run by idempotency key: refused, and nothing is written.
+  const batchesBefore = (await node.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM batches")).rows[0]?.n;
+  const itemHit = await call("/api/v1/batches", batchToken, { items: [...items, { task: "echo", payload: {}, options: { idempotencyKey: "theirs-1" } }] });
+  assert.equal(itemHit.status, 403);
+  assert.equal((await node.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM batches")).rows[0]?.n, batchesBefore, "no half-written batch");
   // A child of someone else's run.
   const parented = await trigger(narrow, "echo", { parentRunId: theirId });
   assert.equal(parented.status, 403);

@@ -14,7 +14,7 @@ import type { Engine } from "./engine.ts";
 import { newId } from "./ids.ts";
 import { FINAL_STATUSES, type RunStatus } from "./run-state.ts";
 import { NOW, utcTimestamp } from "./sql.ts";
-import { insertRun, isIdempotencyRace, useTriggerToken, type TriggerToken } from "./trigger.ts";
+import { checkCachedAccess, insertRun, isIdempotencyRace, useTriggerToken, type TriggerToken } from "./trigger.ts";
 import type { TriggerOptions } from "./trigger-options.ts";
 
 /** Most items one batch may hold (Trigger.dev's STREAMING_BATCH_MAX_ITEMS default). */
@@ -50,18 +50,17 @@ export interface CreateBatchResult {
   idempotencyKey?: string;
   /** In item order for a new batch; for a cached one, the batch's runs in creation order. */
   runs: BatchRunRef[];
-  /** A cached batch: the public token that created it (decides whether this caller may read it). */
-  triggerTokenHash?: string | null;
 }
 
 /** The live batch of an idempotency key, with its runs. */
-async function cachedBatch(client: pg.PoolClient, envId: string, key: string): Promise<CreateBatchResult | null> {
+async function cachedBatch(client: pg.PoolClient, envId: string, key: string, token: TriggerToken | undefined): Promise<CreateBatchResult | null> {
   const { rows } = await client.query<{ id: string; run_count: number; trigger_token_hash: string | null }>(
     "SELECT id, run_count, trigger_token_hash FROM batches WHERE env_id = $1 AND idempotency_key = $2",
     [envId, key],
   );
   const batch = rows[0];
   if (!batch) return null;
+  checkCachedAccess(token, batch.trigger_token_hash, { kind: "batch", id: batch.id });
   const runs = await client.query<{ id: string; task_identifier: string }>(
     "SELECT id, task_identifier FROM runs WHERE batch_id = $1 ORDER BY batch_index, created_at, id",
     [batch.id],
@@ -72,7 +71,6 @@ async function cachedBatch(client: pg.PoolClient, envId: string, key: string): P
     isCached: true,
     idempotencyKey: key,
     runs: runs.rows.map((r) => ({ id: r.id, taskIdentifier: r.task_identifier, isCached: true })),
-    triggerTokenHash: batch.trigger_token_hash,
   };
 }
 
@@ -94,7 +92,7 @@ export async function createBatch(engine: Engine, req: CreateBatchRequest): Prom
       const result = await withTransaction(engine.pool, async (client) => {
         await useTriggerToken(client, req.envId, req.token, `a batch of ${[...new Set(req.items.map((i) => i.taskId))].join(", ")}`);
         if (req.idempotencyKey) {
-          const cached = await cachedBatch(client, req.envId, req.idempotencyKey);
+          const cached = await cachedBatch(client, req.envId, req.idempotencyKey, req.token);
           if (cached) return { result: cached, queued: false, delayed: false };
         }
         const id = newId("batch");

@@ -27,14 +27,34 @@ export interface TriggerToken {
   oneTimeUse: boolean;
   /** Unix seconds. */
   expiresAt: number;
+  /** Whether the token's own scopes read an existing run or batch (one it did not make). */
+  mayRead(target: ExistingTarget): boolean;
+}
+
+/** A run or batch an idempotency key found. */
+export type ExistingTarget =
+  | { kind: "run"; id: string; task_identifier: string; tags: string[]; batch_id: string | null }
+  | { kind: "batch"; id: string };
+
+/**
+ * An idempotency key that finds an existing run or batch: a public token gets it (and a read token for it)
+ * only when the same token made it or its own scopes read it; otherwise knowing a key would widen a
+ * trigger-only token into a reader of someone else's run. Refused inside the transaction: nothing is written.
+ */
+export function checkCachedAccess(token: TriggerToken | undefined, madeBy: string | null, target: ExistingTarget): void {
+  if (!token || madeBy === token.hash || token.mayRead(target)) return;
+  throw new RuncastError(
+    403,
+    "idempotency_key_taken",
+    `this idempotency key belongs to a ${target.kind} triggered with another credential, which this public access token may not read`,
+    { field: target.kind === "run" ? "options.idempotencyKey" : "idempotencyKey" },
+  );
 }
 
 export interface TriggerResult {
   id: string;
   isCached: boolean;
   status: RunStatus;
-  /** A run found by its idempotency key: what decides whether this caller may read it. */
-  existing?: { task_identifier: string; tags: string[]; batch_id: string | null; trigger_token_hash: string | null };
 }
 
 /**
@@ -82,7 +102,15 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest, work
   const task = (await findTask(client, req.envId, req.taskId, workerTimeoutMs)) ?? { queue: `task/${req.taskId}`, config: {}, connected: false };
   const o = req.options;
   if (o.idempotencyKey) {
-    const existing = await client.query<{ id: string; status: RunStatus; expired: boolean } & NonNullable<TriggerResult["existing"]>>(
+    const existing = await client.query<{
+      id: string;
+      status: RunStatus;
+      expired: boolean;
+      task_identifier: string;
+      tags: string[];
+      batch_id: string | null;
+      trigger_token_hash: string | null;
+    }>(
       `SELECT id, status, (idempotency_key_expires_at IS NOT NULL AND idempotency_key_expires_at <= ${NOW}) AS expired,
          task_identifier, tags, batch_id, trigger_token_hash
        FROM runs WHERE env_id = $1 AND task_identifier = $2 AND idempotency_key = $3 FOR UPDATE`,
@@ -90,8 +118,9 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest, work
     );
     const row = existing.rows[0];
     if (row && !row.expired) {
-      const { task_identifier, tags, batch_id, trigger_token_hash } = row;
-      return { id: row.id, isCached: true, status: row.status, existing: { task_identifier, tags, batch_id, trigger_token_hash } };
+      const { id, task_identifier, tags, batch_id } = row;
+      checkCachedAccess(req.token, row.trigger_token_hash, { kind: "run", id, task_identifier, tags, batch_id });
+      return { id: row.id, isCached: true, status: row.status };
     }
     if (row) await client.query("UPDATE runs SET idempotency_key = NULL WHERE id = $1", [row.id]);
   }
