@@ -1,6 +1,7 @@
 export { configure, type ClientConfig } from "./config.ts";
 export { RuncastApiError, RuncastRateLimitError } from "./errors.ts";
 export { FINAL_STATUSES, RUN_STATUSES } from "./types.ts";
+export { V2_STATUS, WIRE_STATUS, statusFromWire, type V2Status, type WireStatus } from "./wire-status.ts";
 export { task, type TaskDefinition, type DefinedTask } from "./task.ts";
 export { tasks } from "./tasks.ts";
 export {

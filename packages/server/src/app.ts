@@ -33,6 +33,7 @@ export interface AppDeps {
   maxBodyBytes: number;
   sseMaxUnsentBytes: number;
   shapeTables: string[];
+  shapeEnvironments: string[];
   /** The event loop's recent worst delay, reported by /healthz. */
   loopDelay: LoopDelay;
   /** Aborts every held request when the node shuts down. */
@@ -127,6 +128,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     longPollMs: deps.longPollMs,
     sseMaxUnsentBytes: deps.sseMaxUnsentBytes,
     shapeTables: deps.shapeTables,
+    shapeEnvironments: deps.shapeEnvironments,
   };
   app.route("/", runRoutes(deps.engine, deps.keys));
   app.route("/", batchRoutes(deps.engine, deps.keys));

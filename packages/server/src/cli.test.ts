@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { generateSecretKey } from "./auth/keys.ts";
 import { freePort } from "./db/embedded.ts";
 import { TEST_DIR_PREFIX } from "./testing/pg.ts";
 
@@ -150,13 +151,16 @@ test("runcast start, the production command, never prints a secret key; keys at 
     assert.ok(!generated.includes(saved.slice("tr_dev_".length)), "no part of it either");
     assert.match(generated, /Secret key\s+in .*secret-key \(not shown\)/);
     assert.match(generated, /\$RUNCAST_SECRET_KEY/, "the example commands name the variable instead");
-    const configured = `tr_prod_${"k".repeat(24)}`;
+    const configured = generateSecretKey("prod");
     const withKey = await startOutput(dataDir, { RUNCAST_SECRET_KEY: configured });
     assert.ok(!withKey.includes(configured.slice("tr_prod_".length)), `the configured key was printed:\n${withKey}`);
     assert.match(withKey, /from RUNCAST_SECRET_KEY \(not shown\)/);
     // Another server key cannot open the keys sealed with the first: the node refuses to start, saying why.
     await assert.rejects(startOutput(dataDir, { RUNCAST_SERVER_KEY: Buffer.alloc(32, 9).toString("base64") }), /sealed with another server key/);
     await assert.rejects(startOutput(dataDir, { RUNCAST_SERVER_KEY: "too-short" }), /RUNCAST_SERVER_KEY must be 32 random bytes/);
+    // A guessable key would let anyone holding a public token find it offline.
+    await assert.rejects(startOutput(dataDir, { RUNCAST_SECRET_KEY: "tr_prod_password" }), /RUNCAST_SECRET_KEY is refused: .*24/);
+    await assert.rejects(startOutput(dataDir, { RUNCAST_SECRET_KEY: `tr_prod_${"ab".repeat(12)}` }), /RUNCAST_SECRET_KEY is refused: .*random/);
     assert.deepEqual(postgresOf(join(dataDir, "postgres")), []);
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -120,7 +120,9 @@ program
         }, delay).unref();
       });
     supervise(child);
-    process.stdout.write(banner(node, { tasksDir, dataDir: config.dataDir, showKey: true, keyFromEnv: !!config.secretKey }) + "\n");
+    // The dev banner shows a dev key (a local, throw-away environment), never another environment's.
+    const showKey = node.secretKey.startsWith("tr_dev_");
+    process.stdout.write(banner(node, { tasksDir, dataDir: config.dataDir, showKey, keyFromEnv: !!config.secretKey }) + "\n");
     onShutdown(async () => {
       stopping = true;
       process.stdout.write("\n  stopping…\n");

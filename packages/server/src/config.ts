@@ -36,6 +36,8 @@ export interface NodeConfig {
   sseMaxUnsentBytes: number;
   /** Tables `/v1/shape` may serve (`schema.table`); every user table when empty. */
   shapeTables: string[];
+  /** Environments (slugs) whose keys may use `/v1/shape`; every one when empty. */
+  shapeEnvironments: string[];
   /** Pricing behind costInCents / baseCostInCents. */
   costCentsPerSecond: number;
   baseCostCents: number;
@@ -80,6 +82,7 @@ export function configFromEnv(
     snapshotTimeoutMs: intFrom(env.RUNCAST_SNAPSHOT_TIMEOUT_MS, 30_000, "RUNCAST_SNAPSHOT_TIMEOUT_MS"),
     sseMaxUnsentBytes: intFrom(env.RUNCAST_SSE_MAX_UNSENT_BYTES, 8 * 1024 * 1024, "RUNCAST_SSE_MAX_UNSENT_BYTES"),
     shapeTables: (env.RUNCAST_SHAPE_TABLES ?? "").split(",").map((t) => t.trim()).filter(Boolean),
+    shapeEnvironments: (env.RUNCAST_SHAPE_ENVIRONMENTS ?? "").split(",").map((t) => t.trim()).filter(Boolean),
     // Defaults in the order of magnitude of a small cloud machine.
     costCentsPerSecond: numberFrom(env.RUNCAST_COST_CENTS_PER_SECOND, 0.0017, "RUNCAST_COST_CENTS_PER_SECOND"),
     baseCostCents: numberFrom(env.RUNCAST_BASE_COST_CENTS, 0.0025, "RUNCAST_BASE_COST_CENTS"),

@@ -1,5 +1,5 @@
 import { serve, type ServerType } from "@hono/node-server";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
@@ -73,10 +73,12 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     if (serverKey.source === "file" && !db) {
       log("warn", "RUNCAST_SERVER_KEY is unset: secret keys are sealed with the server key in this node's data dir; give every node the same RUNCAST_SERVER_KEY");
     }
-    const { envId, secretKey, revoked, generated } = await bootstrapKey(pool, box, config.secretKey);
+    const keyFile = join(config.dataDir, "secret-key");
+    const remembered = existsSync(keyFile) ? readFileSync(keyFile, "utf8").trim() : undefined;
+    const { envId, secretKey, revoked, generated } = await bootstrapKey(pool, box, config.secretKey, remembered);
     if (revoked) log("warn", "RUNCAST_SECRET_KEY was revoked; it stays revoked and requests with it are refused");
-    if (!config.secretKey) writeFileSync(join(config.dataDir, "secret-key"), secretKey + "\n", { mode: 0o600 });
-    if (generated) log("info", "generated a secret key for the dev environment", { file: join(config.dataDir, "secret-key") });
+    if (!config.secretKey) writeFileSync(keyFile, secretKey + "\n", { mode: 0o600 });
+    if (generated) log("info", "generated a secret key for the dev environment", { file: keyFile });
 
     const shutdown = new AbortController();
     cleanups.push(() => shutdown.abort());
@@ -153,6 +155,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       maxBodyBytes: config.maxBodyBytes,
       sseMaxUnsentBytes: config.sseMaxUnsentBytes,
       shapeTables: config.shapeTables,
+      shapeEnvironments: config.shapeEnvironments,
       loopDelay,
       shutdown: shutdown.signal,
     });

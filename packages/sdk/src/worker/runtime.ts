@@ -1,3 +1,4 @@
+import { storedPayload } from "../io.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { hostname } from "node:os";
 import type { ClientConfig } from "../config.ts";
@@ -29,6 +30,8 @@ interface DequeuedRun {
   attemptNumber: number;
   taskIdentifier: string;
   payload: unknown;
+  /** How the payload is encoded (JSON, or superjson when the official Trigger.dev SDK triggered the run). */
+  payloadType?: string;
   tags: string[];
   maxDuration: number | null;
   isTest: boolean;
@@ -340,6 +343,7 @@ export class Worker {
     };
     try {
       if (!def) throw new SystemFailure(`this worker has no task "${run.taskIdentifier}"`);
+      run.payload = storedPayload(run.payload, run.payloadType);
       const scope: RunScope = {
         runId: run.id,
         attemptId: run.attemptId,

@@ -31,7 +31,16 @@ export interface VerifiedToken {
   expiresAt: number;
 }
 
-export const tokenHash = (token: string) => createHash("sha256").update(token, "utf8").digest("hex");
+/**
+ * Names a token for one-time use and per-token limits. Several spellings of one signature verify (the spare bits
+ * of its last base64url character, a trailing `=`), so the name is taken from the signed part and the
+ * signature's bytes, not from the string as sent.
+ */
+export function tokenHash(token: string): string {
+  const last = token.lastIndexOf(".");
+  const signature = Buffer.from(token.slice(last + 1).replace(/=+$/, ""), "base64url");
+  return createHash("sha256").update(token.slice(0, last), "utf8").update("\u0000").update(signature).digest("hex");
+}
 
 export class TokenError extends Error {
   readonly reason: "expired" | "invalid";

@@ -15,6 +15,20 @@ export type EnvironmentSlug = (typeof ENVIRONMENT_SLUGS)[number];
 export const envIdOf = (slug: string) => `env_${slug}`;
 export const slugOf = (envId: string) => envId.replace(/^env_/, "");
 
+/**
+ * Why a key chosen by an operator (RUNCAST_SECRET_KEY) is too weak to sign public tokens with, or null. Tokens
+ * handed to browsers are HMACs under the key, so a guessable key can be found offline: it must carry at least
+ * 24 random-looking letters or digits after its prefix, like the keys Runcast makes.
+ */
+export function weakKeyProblem(secret: string): string | null {
+  const m = /^tr_(?:dev|stg|prod|preview)_(?:sk_)?([0-9a-zA-Z]*)$/.exec(secret);
+  if (!m) return "it must look like tr_dev_ (or tr_prod_, …) followed by letters or digits";
+  const body = m[1] ?? "";
+  if (body.length < 24) return `it must have at least 24 random letters or digits after the prefix (it has ${body.length})`;
+  if (new Set(body).size < 12) return "its letters and digits do not look random (too few different characters)";
+  return null;
+}
+
 export function generateSecretKey(slug: EnvironmentSlug = "dev"): string {
   return `tr_${slug}_${randomToken(24)}`;
 }
@@ -104,6 +118,9 @@ export async function checkServerKey(pool: pg.Pool, box: SecretBox): Promise<voi
   }
 }
 
+/** Name of the dev keys nodes make for themselves when no key is configured. */
+const GENERATED_NAME = "generated";
+
 export interface BootstrapResult {
   envId: string;
   secretKey: string;
@@ -115,13 +132,14 @@ export interface BootstrapResult {
 
 /**
  * The key a node starts with. A configured key (RUNCAST_SECRET_KEY) is registered in the environment its
- * prefix names, unless it was revoked: revocation is never undone. Without one, the dev environment's
- * newest active key is used, or a new one is made.
+ * prefix names, unless it was revoked: revocation is never undone. Without one, the key the data dir
+ * remembers (`remembered`), or the dev key made by an earlier start, or a new one.
  */
-export async function bootstrapKey(pool: pg.Pool, box: SecretBox, configured: string | undefined): Promise<BootstrapResult> {
+export async function bootstrapKey(pool: pg.Pool, box: SecretBox, configured: string | undefined, remembered?: string): Promise<BootstrapResult> {
   if (configured !== undefined) {
     const m = SECRET_KEY_PATTERN.exec(configured);
-    if (!m) throw new Error("RUNCAST_SECRET_KEY must look like tr_dev_ (or tr_prod_, …) followed by letters or digits");
+    const weak = weakKeyProblem(configured);
+    if (!m || weak) throw new Error(`RUNCAST_SECRET_KEY is refused: ${weak ?? "it does not look like a secret key"}`);
     const envId = envIdOf(m[1] as string);
     return withTransaction(pool, async (client) => {
       // Two nodes starting with one new key: the second waits here and finds the first one's row.
@@ -136,15 +154,21 @@ export async function bootstrapKey(pool: pg.Pool, box: SecretBox, configured: st
     });
   }
   const envId = envIdOf("dev");
+  // The key this data dir saved last time, if it still works: a restart keeps the key people copied.
+  if (remembered) {
+    const { rows } = await pool.query("SELECT 1 FROM secret_keys WHERE key_hash = $1 AND env_id = $2 AND revoked_at IS NULL", [keyHash(remembered), envId]);
+    if (rows.length) return { envId, secretKey: remembered, revoked: false, generated: false };
+  }
+  // Otherwise a key made this way before (never one made through the API: that one was shown once, to its owner).
   const { rows } = await pool.query<{ id: string; sealed: string }>(
-    "SELECT id, sealed FROM secret_keys WHERE env_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id",
-    [envId],
+    "SELECT id, sealed FROM secret_keys WHERE env_id = $1 AND name = $2 AND revoked_at IS NULL ORDER BY created_at DESC, id",
+    [envId, GENERATED_NAME],
   );
   for (const r of rows) {
     const secret = box.open(r.sealed, r.id);
     if (secret) return { envId, secretKey: secret, revoked: false, generated: false };
   }
-  const created = await createKey(pool, box, envId, "generated");
+  const created = await createKey(pool, box, envId, GENERATED_NAME);
   return { envId, secretKey: created.secretKey, revoked: false, generated: true };
 }
 
@@ -190,6 +214,7 @@ export class KeyStore {
   readonly #pool: pg.Pool;
   readonly #box: SecretBox;
   readonly #byHash = new Map<string, { found: KeyLookup | null; at: number }>();
+  readonly #unknown = new Map<string, { found: KeyLookup | null; at: number }>();
   readonly #byEnv = new Map<string, { keys: SigningKey[]; at: number }>();
   readonly #inFlight = new Map<string, Promise<unknown>>();
   readonly #ttlMs: number;
@@ -209,7 +234,7 @@ export class KeyStore {
   /** The environment and id of a secret key, or null when unknown or revoked. */
   async lookup(secret: string, now = Date.now()): Promise<KeyLookup | null> {
     const hash = keyHash(secret);
-    const hit = this.#byHash.get(hash);
+    const hit = this.#byHash.get(hash) ?? this.#unknown.get(hash);
     if (hit && now - hit.at < this.#ttlMs) return hit.found;
     return this.#once(`key:${hash}`, async (generation) => {
       const { rows } = await this.#pool.query<{ env_id: string; id: string }>(
@@ -219,8 +244,10 @@ export class KeyStore {
       const row = rows[0];
       const found = row ? { envId: row.env_id, keyId: row.id } : null;
       if (generation === this.#generation) {
-        if (this.#byHash.size > 10_000) this.#byHash.clear();
-        this.#byHash.set(hash, { found, at: now });
+        // Unknown keys are remembered apart: a flood of made-up keys never pushes the real ones out.
+        const cache = found ? this.#byHash : this.#unknown;
+        if (cache.size > 10_000) cache.clear();
+        cache.set(hash, { found, at: now });
       }
       return found;
     });
@@ -232,6 +259,8 @@ export class KeyStore {
    * second per environment.
    */
   async signingKeys(envId: string, opts: { fresh?: boolean } = {}, now = Date.now()): Promise<SigningKey[]> {
+    // A token naming no environment there can be costs no query.
+    if (!(ENVIRONMENT_SLUGS as readonly string[]).includes(slugOf(envId)) || !envId.startsWith("env_")) return [];
     const hit = this.#byEnv.get(envId);
     let reload = !hit || now - hit.at >= this.#ttlMs;
     if (!reload && opts.fresh && now - (this.#reloadedAt.get(envId) ?? 0) >= 1_000) {
@@ -269,6 +298,7 @@ export class KeyStore {
   forget(): void {
     this.#generation++;
     this.#byHash.clear();
+    this.#unknown.clear();
     this.#byEnv.clear();
     this.#inFlight.clear();
   }

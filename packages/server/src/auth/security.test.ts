@@ -141,6 +141,16 @@ test("a one-time trigger token triggers once, even when two requests race", asyn
   const raced = await token(["trigger:tasks:echo"], { otu: true });
   const results = await Promise.all(Array.from({ length: 6 }, () => trigger(raced, "echo")));
   assert.deepEqual(results.map((r) => r.status).sort(), [200, 422, 422, 422, 422, 422]);
+  // Other spellings of one signature (spare bits of its last character, a trailing "=") are the same token.
+  const spelled = await token(["trigger:tasks:echo"], { otu: true });
+  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const variants = [0, 1, 2, 3].flatMap((k) => {
+    const last = B64[(B64.indexOf(spelled.slice(-1)) & ~3) | k];
+    return [`${spelled.slice(0, -1)}${last}`, `${spelled.slice(0, -1)}${last}=`];
+  });
+  const spellings = await Promise.all(variants.map((v) => trigger(v, "echo")));
+  const accepted = spellings.filter((r) => r.status === 200).length;
+  assert.equal(accepted, 1, `one token, however spelled, triggers once: ${spellings.map((r) => r.status).join(",")}`);
   const batchOnce = await token(["batchTrigger:tasks:echo"], { otu: true });
   const items = [{ task: "echo", payload: { value: "b" } }];
   assert.equal((await call("/api/v1/batches", batchOnce, { items })).status, 200);
@@ -256,6 +266,19 @@ test("one public token holds at most its share of the environment's live subscri
   assert.equal(await within(other.ended, 300), "still open");
   for (const h of [...held, other]) h.abort();
   await Promise.all([...held, other].map((h) => h.ended));
+});
+
+test("RUNCAST_SHAPE_ENVIRONMENTS keeps other environments' keys away from user tables", async () => {
+  await node.userPool.query("CREATE TABLE IF NOT EXISTS customers (id integer PRIMARY KEY, name text)");
+  await node.userPool.query("INSERT INTO customers VALUES (1, 'ada') ON CONFLICT DO NOTHING");
+  const guarded = await startTestNode({ shapeEnvironments: ["prod"], nodeId: "guarded" }, db);
+  extraNodes.push(guarded);
+  const dev = await call("/v1/shape?table=customers&offset=-1", devKey(), undefined, guarded.url);
+  assert.equal(dev.status, 403);
+  assert.match(JSON.stringify(dev.body), /RUNCAST_SHAPE_ENVIRONMENTS/);
+  const prod = await fetch(`${guarded.url}/v1/shape?table=customers&offset=-1`, { headers: { authorization: `Bearer ${PROD_KEY}` } });
+  assert.equal(prod.status, 200);
+  await prod.body?.cancel();
 });
 
 test("a revoked key gets 401 at once, and the live requests it opened end, on this node and on another", async () => {

@@ -82,7 +82,8 @@ function optionalString(v: unknown, field: string, max = 512): string | undefine
 /** A point in time from now at most LIMITS.maxFutureMs ahead. */
 function futureTime(value: unknown, now: Date, field: string): Date {
   const at = resolveTime(value, now, field);
-  if (at.getTime() - now.getTime() > LIMITS.maxFutureMs) {
+  // A duration too large for a date (99999999d, 1e300) is an invalid date: past the limit too.
+  if (!Number.isFinite(at.getTime()) || at.getTime() - now.getTime() > LIMITS.maxFutureMs) {
     throw badRequest("invalid_duration", `${field} must be at most ${LIMITS.maxFutureMs / 86_400_000} days ahead`, field);
   }
   return at;

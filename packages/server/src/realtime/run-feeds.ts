@@ -10,40 +10,8 @@ import type { Shape } from "../sync/shape.ts";
 import type { ShapeDefinition, ShapeRegistry } from "../sync/shapes.ts";
 import { queryOf, rawResponseHeaders } from "./cors.ts";
 import type { SubscriptionLimiter } from "./limits.ts";
+import { parseSkipColumns, runWireProjection } from "./run-wire.ts";
 import { parseShapeQuery, serveShape, type ServeContext } from "./serve-shape.ts";
-
-/** Columns of the realtime run object (everything a subscriber sees; engine bookkeeping stays out). */
-export const RUN_COLUMNS = [
-  "id",
-  "task_identifier",
-  "status",
-  "number",
-  "payload",
-  "payload_type",
-  "output",
-  "output_type",
-  "metadata",
-  "error",
-  "tags",
-  "idempotency_key",
-  "batch_id",
-  "parent_run_id",
-  "root_run_id",
-  "depth",
-  "is_test",
-  "ttl",
-  "attempt_number",
-  "duration_ms",
-  "cost_in_cents",
-  "base_cost_in_cents",
-  "created_at",
-  "updated_at",
-  "queued_at",
-  "started_at",
-  "finished_at",
-  "delayed_until",
-  "expired_at",
-] as const;
 
 export interface FeedDeps {
   pool: pg.Pool;
@@ -53,6 +21,8 @@ export interface FeedDeps {
   sseMaxUnsentBytes: number;
   /** `/v1/shape`'s allow-list (RUNCAST_SHAPE_TABLES); empty: every user table. */
   shapeTables: string[];
+  /** Environments whose keys may use `/v1/shape` (RUNCAST_SHAPE_ENVIRONMENTS); empty: every one. */
+  shapeEnvironments: string[];
 }
 
 /** How long SSE responses stay open and how often they carry a keep-alive comment (Electric: 60 s / 21 s). */
@@ -79,9 +49,15 @@ export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape
 
 const RUNS_TABLE = { schema: RUNCAST_SCHEMA, name: "runs" };
 
-/** A feed of one environment's runs rows selected by `column = value`: the environment is part of the shape. */
-function runsDefinition(column: "id" | "batch_id", value: string, envId: string): ShapeDefinition {
-  return { table: RUNS_TABLE, where: `${column} = $1 AND env_id = $2`, params: [value, envId], columns: [...RUN_COLUMNS], replica: "default", log: "full" };
+/** A feed of one environment's runs selected by `where`, on the realtime wire: the environment is part of the shape. */
+function runsDefinition(where: string, params: string[], skip: readonly string[]): ShapeDefinition {
+  return { table: RUNS_TABLE, where, params, projection: runWireProjection(skip), replica: "default", log: "full" };
+}
+
+/** The columns a request leaves out: the token's `realtime.skipColumns` wins over the query's (trigger-wire §3.3). */
+function skipOf(c: Context<AuthEnv>): string[] {
+  const principal = c.get("principal");
+  return parseSkipColumns(principal.kind === "public" ? principal.skipColumns : undefined, c.req.query("skipColumns"));
 }
 
 /**
@@ -92,7 +68,7 @@ function authorizeRunShape(principal: Principal) {
   return (shape: Shape) => {
     const [row] = shape.rows.values();
     if (!row) throw notFound("run_not_found", "the run does not exist in this environment");
-    authorize(principal, "read", runResources({ id: row.id ?? "", task_identifier: row.task_identifier ?? "", tags: parseTextArray(row.tags), batch_id: row.batch_id }));
+    authorize(principal, "read", runResources({ id: row.id ?? "", task_identifier: row.taskIdentifier ?? "", tags: parseTextArray(row.runTags), batch_id: row.batchId }));
   };
 }
 
@@ -131,7 +107,7 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
     const principal = c.get("principal");
     const runId = c.req.param("runId");
     const query = parseShapeQuery(queryOf(c));
-    const def = runsDefinition("id", runId, principal.envId);
+    const def = runsDefinition("id = $1 AND env_id = $2", [runId, principal.envId], skipOf(c));
     // Without a live shape for the run, read it first: a 404 for unknown runs, and no shape for them.
     if (!deps.registry.existing(def)) {
       const run = await getRun(deps.pool, principal.envId, runId);
@@ -145,7 +121,7 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
     const batchId = c.req.param("batchId");
     const query = parseShapeQuery(queryOf(c));
     authorize(principal, "read", [{ type: "batch", id: batchId }, { type: "runs" }]);
-    const def = runsDefinition("batch_id", batchId, principal.envId);
+    const def = runsDefinition("batch_id = $1 AND env_id = $2", [batchId, principal.envId], skipOf(c));
     // The shape exists only once the batch was found in this environment.
     if (!deps.registry.existing(def)) {
       const { rowCount } = await deps.pool.query("SELECT 1 FROM batches WHERE id = $1 AND env_id = $2", [batchId, principal.envId]);

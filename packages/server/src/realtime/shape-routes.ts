@@ -1,8 +1,9 @@
 import { Hono } from "hono";
 import type { AuthEnv } from "../auth/middleware.ts";
+import { slugOf } from "../auth/keys.ts";
 import { requireSecret } from "../auth/principal.ts";
 import { RUNCAST_SCHEMA } from "../db/schema.ts";
-import { badRequest } from "../errors.ts";
+import { RuncastError, badRequest } from "../errors.ts";
 import type { LogMode, ReplicaMode } from "../sync/shape.ts";
 import type { ShapeDefinition } from "../sync/shapes.ts";
 import type { TableInfo, TableName } from "../sync/table-info.ts";
@@ -140,6 +141,14 @@ export function shapeRoutes(deps: FeedDeps): Hono<AuthEnv> {
   app.get("/v1/shape", async (c) => {
     const principal = c.get("principal");
     requireSecret(principal);
+    // User tables belong to no environment: an operator names the environments whose keys may read them.
+    if (deps.shapeEnvironments.length && !deps.shapeEnvironments.includes(slugOf(principal.envId))) {
+      throw new RuncastError(
+        403,
+        "environment_not_allowed",
+        `keys of the ${slugOf(principal.envId)} environment may not read tables through /v1/shape (RUNCAST_SHAPE_ENVIRONMENTS=${deps.shapeEnvironments.join(",")})`,
+      );
+    }
     const params = queryOf(c);
     const query = parseShapeQuery(params);
     const rawTable = params.get(PARAM.table);
