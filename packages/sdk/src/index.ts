@@ -18,9 +18,10 @@ export type { ListRunsQuery, RunListItem, RunListPage, RunListResult } from "./r
 export { queue, type QueueOptions } from "./queue.ts";
 export { wait, type WaitDuration } from "./wait.ts";
 export { ChildRunError, type BatchResult, type TaskRunResult } from "./trigger-and-wait.ts";
-export { runs, type RunSubscription, type SubscribeOptions } from "./runs.ts";
+export { runs, type RealtimeRunSkipColumn, type RunSubscription, type SubscribeOptions, type TagSubscribeOptions } from "./runs.ts";
 export { metadata, type MetadataOperation, type MetadataUpdateBody, type MetadataUpdater, type RunMetadataApi } from "./metadata.ts";
 export { tags } from "./tags.ts";
+export { auth, flattenScopes, type PublicTokenOptions, type PublicTokenScopes } from "./auth.ts";
 export type {
   AnyTask,
   RealtimeRun,

@@ -3,7 +3,7 @@ import { apiRequest } from "./http.ts";
 import { runFromRow } from "./realtime/run-row.ts";
 import { shapeEvents } from "./realtime/shape-stream.ts";
 import { listRuns, replayRun } from "./runs-list.ts";
-import type { AnyTask, RealtimeRun, RetrievedRun, RunHandle } from "./types.ts";
+import type { AnyTask, RealtimeRun, RetrievedRun, RunHandle, RunStatus } from "./types.ts";
 
 export interface SubscribeOptions {
   /** End the iteration when the run finishes (default true). */
@@ -12,6 +12,48 @@ export interface SubscribeOptions {
   /** Credentials for this subscription (e.g. the handle's publicAccessToken). */
   accessToken?: string;
   baseURL?: string;
+  /** Columns never sent (e.g. `["payload", "output"]` for big runs); a token's own skipColumns win. */
+  skipColumns?: RealtimeRunSkipColumn[];
+}
+
+/** Columns of the realtime wire a subscription may leave out (trigger-wire §3.3). */
+export type RealtimeRunSkipColumn =
+  | "startedAt"
+  | "delayUntil"
+  | "queuedAt"
+  | "expiredAt"
+  | "completedAt"
+  | "number"
+  | "isTest"
+  | "usageDurationMs"
+  | "costInCents"
+  | "baseCostInCents"
+  | "ttl"
+  | "payload"
+  | "payloadType"
+  | "metadata"
+  | "output"
+  | "outputType"
+  | "runTags"
+  | "error";
+
+export interface TagSubscribeOptions extends Omit<SubscribeOptions, "stopOnCompletion"> {
+  /** How far back the feed starts: `"1h"`, `"7d"`… at most 30 days (default 24 hours). */
+  createdAt?: string;
+  /** Only runs in these statuses (runs leaving them leave the feed). A Runcast addition, filtered by the server. */
+  status?: RunStatus | RunStatus[];
+  /** Only runs of these tasks. A Runcast addition, filtered by the server. */
+  taskIdentifier?: string | string[];
+}
+
+/** A feed URL with its query: the route's own parameters plus skipColumns. */
+function feedUrl(base: string, query: Record<string, string | string[] | undefined>): string {
+  const url = new URL(base);
+  for (const [k, v] of Object.entries(query)) {
+    const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
+    if (list.length) url.searchParams.set(k, list.join(","));
+  }
+  return url.toString();
 }
 
 /** An async iterable of run states that can also be stopped from outside. */
@@ -97,7 +139,25 @@ export const runs = {
     const runId = typeof id === "string" ? id : id.id;
     const { baseURL } = resolveConfig(options.baseURL ? { baseURL: options.baseURL } : undefined);
     const stop = options.stopOnCompletion ?? true;
-    return subscription<T>(`${baseURL}/realtime/v1/runs/${encodeURIComponent(runId)}`, options, (run) => stop && !!run.finishedAt);
+    const url = feedUrl(`${baseURL}/realtime/v1/runs/${encodeURIComponent(runId)}`, { skipColumns: options.skipColumns });
+    return subscription<T>(url, options, (run) => stop && !!run.finishedAt);
+  },
+
+  /**
+   * Every run carrying all of `tags` (one tag or several), each run's current state first, then every change,
+   * runs triggered later included. For a union of tasks (`subscribeToRunsWithTag<typeof a | typeof b>`) each
+   * run is typed by its `taskIdentifier`. Stays open until the caller stops it.
+   */
+  subscribeToRunsWithTag<T extends AnyTask = AnyTask>(tags: string | string[], options: TagSubscribeOptions = {}): RunSubscription<T> {
+    const { baseURL } = resolveConfig(options.baseURL ? { baseURL: options.baseURL } : undefined);
+    const url = feedUrl(`${baseURL}/realtime/v1/runs`, {
+      tags,
+      createdAt: options.createdAt,
+      status: options.status,
+      taskIdentifier: options.taskIdentifier,
+      skipColumns: options.skipColumns,
+    });
+    return subscription<T>(url, options, () => false);
   },
 
   /**
@@ -107,6 +167,6 @@ export const runs = {
   subscribeToBatch<T extends AnyTask = AnyTask>(batchId: string | { batchId: string }, options: Omit<SubscribeOptions, "stopOnCompletion"> = {}): RunSubscription<T> {
     const id = typeof batchId === "string" ? batchId : batchId.batchId;
     const { baseURL } = resolveConfig(options.baseURL ? { baseURL: options.baseURL } : undefined);
-    return subscription<T>(`${baseURL}/realtime/v1/batches/${encodeURIComponent(id)}`, options, () => false);
+    return subscription<T>(feedUrl(`${baseURL}/realtime/v1/batches/${encodeURIComponent(id)}`, { skipColumns: options.skipColumns }), options, () => false);
   },
 };

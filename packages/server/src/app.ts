@@ -10,6 +10,7 @@ import type { KeyStore } from "./auth/keys.ts";
 import { authenticate, type AuthEnv } from "./auth/middleware.ts";
 import type { Revocations } from "./auth/revocations.ts";
 import { keyRoutes } from "./api/key-routes.ts";
+import { authRoutes } from "./api/auth-routes.ts";
 import type { Engine } from "./engine/engine.ts";
 import { ILLEGAL_TRANSITION } from "./engine/transitions.ts";
 import { RuncastError, badRequest } from "./errors.ts";
@@ -135,6 +136,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
   app.route("/", workerRoutes(deps.engine, deps.shutdown));
   app.route("/", metadataRoutes(deps.engine));
   app.route("/", keyRoutes(deps.pool, deps.keys, deps.revocations));
+  app.route("/", authRoutes());
   app.route("/", runFeedRoutes(feeds));
   app.route("/", shapeRoutes(feeds));
   return app;

@@ -6,26 +6,28 @@ import { runResources } from "../auth/run-resources.ts";
 import { MAX_BATCH_ITEMS, createBatch, retrieveBatch, type BatchItem } from "../engine/batches.ts";
 import type { Engine } from "../engine/engine.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decodeCursor, listRuns, type RunListQuery } from "../engine/list-runs.ts";
-import { RUN_STATUSES, type RunStatus } from "../engine/run-state.ts";
+import { MAX_STREAMED_BATCH_ITEMS, addBatchItems, openBatch, type StreamedItem } from "../engine/batch-stream.ts";
 import { getRun } from "../engine/runs.ts";
 import { parseDuration } from "../engine/duration.ts";
 import { parseTriggerOptions, validateTaskId, type TriggerOptions } from "../engine/trigger-options.ts";
 import { RuncastError, badRequest } from "../errors.ts";
-import { readJson } from "./json-body.ts";
+import { badTextPath, readJson, readText } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
+import { statusFilter } from "../engine/run-state.ts";
+import { vocabularyOf } from "./status-vocab.ts";
 import { issueToken, triggerToken } from "./tokens.ts";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Validates every item before anything is written; the first bad one is a 400 naming `items[i].…`. */
-function parseItems(raw: unknown, now: Date): BatchItem[] {
+function parseItems(raw: unknown, now: Date, name?: string): BatchItem[] {
   if (!Array.isArray(raw)) throw badRequest("invalid_items", "items must be an array of { task, payload, options }", "items");
   if (raw.length === 0) throw badRequest("batch_empty", "a batch needs at least one item", "items");
   if (raw.length > MAX_BATCH_ITEMS) {
     throw badRequest("batch_too_large", `a batch can hold at most ${MAX_BATCH_ITEMS} items, got ${raw.length}`, "items");
   }
   return raw.map((item: unknown, i) => {
-    const at = `items[${i}]`;
+    const at = name ?? `items[${i}]`;
     if (!isObject(item)) throw badRequest("invalid_item", `${at} must be an object { task, payload, options }`, at);
     const task = validateTaskId(item.task, `${at}.task`);
     let options: TriggerOptions;
@@ -67,6 +69,7 @@ const KNOWN_PARAMS = new Set([
   "filter[createdAt][period]",
   "page[size]",
   "page[after]",
+  "page[before]",
 ]);
 
 /** `GET /api/v1/runs` query (spec §2.5). A filter this server does not apply is refused rather than ignored. */
@@ -76,14 +79,9 @@ function parseListQuery(params: URLSearchParams, now: Date): RunListQuery {
       throw badRequest("unsupported_filter", `${key} is not supported by this server`, key);
     }
   }
-  const statuses = listParam(params, "filter[status]");
-  for (const s of statuses) {
-    if (!(RUN_STATUSES as readonly string[]).includes(s)) {
-      throw badRequest("invalid_filter", `filter[status] must be among ${RUN_STATUSES.join(", ")}; got ${JSON.stringify(s)}`, "filter[status]");
-    }
-  }
+  const statuses = statusFilter(listParam(params, "filter[status]"), "filter[status]");
   const q: RunListQuery = {
-    statuses: statuses as RunStatus[],
+    statuses,
     taskIdentifiers: listParam(params, "filter[taskIdentifier]"),
     tags: listParam(params, "filter[tag]"),
     size: DEFAULT_PAGE_SIZE,
@@ -111,7 +109,10 @@ function parseListQuery(params: URLSearchParams, now: Date): RunListQuery {
     q.size = n;
   }
   const after = params.get("page[after]");
+  const before = params.get("page[before]");
+  if (after && before) throw badRequest("invalid_filter", "page[after] and page[before] cannot be combined", "page[before]");
   if (after) q.after = decodeCursor(after);
+  if (before) q.before = decodeCursor(before, "page[before]");
   return q;
 }
 
@@ -191,8 +192,8 @@ export function batchRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     const query = parseListQuery(new URL(c.req.url).searchParams, new Date());
     const page = await listRuns(engine.pool, principal.envId, query);
     return c.json({
-      data: page.runs.map((r) => ({ ...runJson(r), env: { id: r.env_id, name: r.env_name } })),
-      pagination: page.next ? { next: page.next } : {},
+      data: page.runs.map((r) => ({ ...runJson(r, vocabularyOf(c)), env: { id: r.env_id, name: r.env_name } })),
+      pagination: { ...(page.next ? { next: page.next } : {}), ...(page.previous ? { previous: page.previous } : {}) },
     });
   });
 
@@ -212,6 +213,64 @@ export function batchRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     });
     const token = await issueToken(c, keys, principal, [`read:runs:${result.id}`]);
     return c.json({ id: result.id, publicAccessToken: token });
+  });
+
+  // The official SDK's two-phase batches (trigger-wire §2.2): open with the size, then stream the items.
+  app.post("/api/v3/batches", async (c) => {
+    const principal = c.get("principal");
+    const body = await readJson(c);
+    const runCount = body.runCount;
+    if (typeof runCount !== "number" || !Number.isInteger(runCount) || runCount < 1 || runCount > MAX_STREAMED_BATCH_ITEMS) {
+      throw badRequest("invalid_run_count", `runCount must be an integer from 1 to ${MAX_STREAMED_BATCH_ITEMS}`, "runCount");
+    }
+    const taskIds = body.taskIdentifiers === undefined ? [] : body.taskIdentifiers;
+    if (!Array.isArray(taskIds)) throw badRequest("invalid_tasks", "taskIdentifiers must be an array of task ids", "taskIdentifiers");
+    const tasks = taskIds.map((t: unknown, i: number) => validateTaskId(t, `taskIdentifiers[${i}]`));
+    if (tasks.length) for (const id of tasks) authorize(principal, "batchTrigger", [{ type: "tasks", id }, { type: "batch" }]);
+    else authorize(principal, "batchTrigger", [{ type: "tasks" }, { type: "batch" }]);
+    let idempotencyKey: string | undefined;
+    if (body.idempotencyKey !== undefined && body.idempotencyKey !== null) {
+      if (typeof body.idempotencyKey !== "string" || body.idempotencyKey.length === 0 || body.idempotencyKey.length > 512) {
+        throw badRequest("invalid_option", "idempotencyKey must be a non-empty string of at most 512 characters", "idempotencyKey");
+      }
+      idempotencyKey = body.idempotencyKey;
+    }
+    const result = await openBatch(engine, { envId: principal.envId, runCount, ...(idempotencyKey ? { idempotencyKey } : {}), ...triggerToken(principal) });
+    await issueToken(c, keys, principal, [`read:batch:${result.id}`]);
+    return c.json(result, 202);
+  });
+
+  app.post("/api/v3/batches/:batchId/items", async (c) => {
+    const principal = c.get("principal");
+    const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+    if (type !== "application/x-ndjson" && type !== "application/ndjson") {
+      throw new RuncastError(415, "unsupported_media_type", "batch items are sent as application/x-ndjson (one JSON object per line)", { field: "content-type" });
+    }
+    const now = new Date();
+    const items: StreamedItem[] = [];
+    const lines = (await readText(c)).split("\n");
+    for (const [n, line] of lines.entries()) {
+      if (!line.trim()) continue;
+      const at = `line ${n + 1}`;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(line);
+      } catch {
+        throw badRequest("invalid_json", `${at} is not valid JSON`, at);
+      }
+      const bad = badTextPath(raw, at);
+      if (bad) throw badRequest("invalid_text", `${bad} contains a NUL character or a lone surrogate, which cannot be stored`, bad);
+      if (!isObject(raw) || typeof raw.index !== "number" || !Number.isInteger(raw.index) || raw.index < 0) {
+        throw badRequest("invalid_item", `${at} must be { index, task, payload, options } with a non-negative integer index`, at);
+      }
+      const [parsed] = parseItems([{ task: raw.task, payload: raw.payload, options: raw.options }], now, `items[${raw.index}]`);
+      if (parsed) items.push({ index: raw.index, ...parsed });
+    }
+    for (const id of new Set(items.map((i) => i.taskId))) authorize(principal, "batchTrigger", [{ type: "tasks", id }, { type: "batch" }]);
+    for (const item of items) {
+      if (item.options.parentRunId) authorize(principal, "write", [{ type: "runs", id: item.options.parentRunId }]);
+    }
+    return c.json(await addBatchItems(engine, principal.envId, c.req.param("batchId"), items, triggerToken(principal).token));
   });
 
   return app;

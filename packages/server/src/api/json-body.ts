@@ -27,17 +27,21 @@ export function badTextPath(value: unknown, path = "body"): string | null {
   return null;
 }
 
+/** The request body as text; 400 when it is not valid UTF-8. */
+export async function readText(c: Context): Promise<string> {
+  try {
+    return UTF8.decode(await c.req.arrayBuffer());
+  } catch {
+    throw badRequest("invalid_utf8", "the request body is not valid UTF-8", "body");
+  }
+}
+
 /**
  * The request body as JSON; 400 naming the problem when it is not: invalid UTF-8, invalid JSON, not an
  * object, or text PostgreSQL cannot store (NUL characters, lone surrogates). An empty body reads as `{}`.
  */
 export async function readJson(c: Context): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = UTF8.decode(await c.req.arrayBuffer());
-  } catch {
-    throw badRequest("invalid_utf8", "the request body is not valid UTF-8", "body");
-  }
+  const text = await readText(c);
   if (text.trim() === "") return {};
   let value: unknown;
   try {

@@ -8,6 +8,7 @@ import { parseTriggerOptions, validateTaskId } from "../engine/trigger-options.t
 import { readJson } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
 import type { KeyStore } from "../auth/keys.ts";
+import { vocabularyOf } from "./status-vocab.ts";
 import { issueToken, triggerToken } from "./tokens.ts";
 
 /** Trigger, retrieve and cancel: the management API for runs. */
@@ -31,7 +32,7 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     const principal = c.get("principal");
     const run = await getRun(engine.pool, principal.envId, c.req.param("runId"));
     authorize(principal, "read", runResources(run));
-    return c.json(runJson(run));
+    return c.json(runJson(run, vocabularyOf(c)));
   });
 
   /** The run's history: every status it took, in order, with the attempt and the reason (its timeline). */
@@ -50,6 +51,34 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
         attemptNumber: r.attempt_number,
         at: r.at.toISOString(),
         ...(r.reason ? { reason: r.reason } : {}),
+      })),
+    });
+  });
+
+  /** Tasks registered in the environment: which are served by a connected worker, their queues and limits. */
+  app.get("/api/v1/tasks", async (c) => {
+    const principal = c.get("principal");
+    authorize(principal, "read", [{ type: "tasks" }]);
+    const { rows } = await engine.pool.query<{ id: string; queue: string; concurrency_limit: number | null; workers: number; updated_at: Date }>(
+      `SELECT t.id, t.queue, q.concurrency_limit, t.updated_at,
+         count(w.id)::int AS workers
+       FROM tasks t
+       LEFT JOIN queues q ON q.env_id = t.env_id AND q.name = t.queue
+       LEFT JOIN workers w ON w.env_id = t.env_id AND t.id = ANY (w.tasks) AND w.stopped_at IS NULL
+         AND w.last_seen_at > (now() AT TIME ZONE 'UTC') - make_interval(secs => $2::float8 / 1000)
+       WHERE t.env_id = $1
+       GROUP BY t.id, t.queue, q.concurrency_limit, t.updated_at
+       ORDER BY t.id`,
+      [principal.envId, engine.workerTimeoutMs],
+    );
+    return c.json({
+      data: rows.map((r) => ({
+        id: r.id,
+        queue: r.queue,
+        concurrencyLimit: r.concurrency_limit,
+        connected: r.workers > 0,
+        workers: r.workers,
+        registeredAt: r.updated_at.toISOString(),
       })),
     });
   });

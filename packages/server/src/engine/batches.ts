@@ -14,6 +14,7 @@ import type { Engine } from "./engine.ts";
 import { newId } from "./ids.ts";
 import { FINAL_STATUSES, type RunStatus } from "./run-state.ts";
 import { NOW, utcTimestamp } from "./sql.ts";
+import { streamedRunIds } from "./batch-stream.ts";
 import { checkCachedAccess, insertRun, isIdempotencyRace, useTriggerToken, type TriggerToken } from "./trigger.ts";
 import type { TriggerOptions } from "./trigger-options.ts";
 
@@ -201,6 +202,7 @@ export async function retrieveBatch(pool: pg.Pool, envId: string, batchId: strin
     if (r.finished_at && (!lastFinished || r.finished_at > lastFinished)) lastFinished = r.finished_at;
   }
   const counts: BatchCounts = { total: runs.rows.length, byStatus };
+  const streamed = await streamedRunIds(pool, batch.id);
   const status = batchStatusFromRuns(counts);
   let completedAt = batch.completed_at;
   const settled = status === "COMPLETED" || status === "PARTIAL_FAILED";
@@ -220,7 +222,8 @@ export async function retrieveBatch(pool: pg.Pool, envId: string, batchId: strin
     createdAt: batch.created_at,
     updatedAt,
     completedAt: settled ? completedAt : null,
-    runs: runs.rows.map((r) => r.id),
+    // A streamed batch lists every item's run, those deduplicated onto an older run by their own key too.
+    runs: streamed.length ? streamed : runs.rows.map((r) => r.id),
     counts,
   };
 }

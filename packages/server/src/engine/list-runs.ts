@@ -18,7 +18,10 @@ export interface RunListQuery {
   from?: Date;
   to?: Date;
   size: number;
+  /** The page after this position (older runs)… */
   after?: RunCursor;
+  /** …or the page before it (newer runs). */
+  before?: RunCursor;
 }
 
 /** Position after which the next page starts: the last row of the previous page. */
@@ -29,7 +32,10 @@ export interface RunCursor {
 
 export interface RunListPage {
   runs: (RunRow & { env_name: string })[];
+  /** Cursor of the older page (`page[after]`), when there is one. */
   next?: string;
+  /** Cursor of the newer page (`page[before]`), when there may be one. */
+  previous?: string;
 }
 
 /** Opaque to clients: base64url of `[created_at epoch ms, id]`. */
@@ -69,15 +75,29 @@ export async function listRuns(pool: pg.Pool, envId: string, q: RunListQuery): P
   if (q.from) where.push(`r.created_at >= ${param(utcTimestamp(q.from))}::timestamp`);
   if (q.to) where.push(`r.created_at <= ${param(utcTimestamp(q.to))}::timestamp`);
   if (q.after) where.push(`(r.created_at, r.id) < (${param(utcTimestamp(q.after.createdAt))}::timestamp, ${param(q.after.id)})`);
+  if (q.before) where.push(`(r.created_at, r.id) > (${param(utcTimestamp(q.before.createdAt))}::timestamp, ${param(q.before.id)})`);
+  // A page before a cursor is read upwards from it (the nearest newer runs), then put newest first.
+  const order = q.before ? "ASC" : "DESC";
   const { rows } = await pool.query<RunRow & { env_name: string }>(
     `SELECT r.*, e.slug AS env_name FROM runs r JOIN environments e ON e.id = r.env_id
      WHERE ${where.join(" AND ")}
-     ORDER BY r.created_at DESC, r.id DESC
+     ORDER BY r.created_at ${order}, r.id ${order}
      LIMIT ${param(q.size + 1)}`,
     params,
   );
-  const page: RunListPage = { runs: rows.slice(0, q.size) };
-  const last = page.runs.at(-1);
-  if (rows.length > q.size && last) page.next = encodeCursor({ createdAt: last.created_at as Date, id: last.id });
+  const more = rows.length > q.size;
+  const runs = rows.slice(0, q.size);
+  if (q.before) runs.reverse();
+  const page: RunListPage = { runs };
+  const first = runs[0];
+  const last = runs.at(-1);
+  const cursor = (r: RunRow) => encodeCursor({ createdAt: r.created_at as Date, id: r.id });
+  if (q.before) {
+    if (last) page.next = cursor(last);
+    if (more && first) page.previous = cursor(first);
+  } else {
+    if (more && last) page.next = cursor(last);
+    if (q.after && first) page.previous = cursor(first);
+  }
   return page;
 }

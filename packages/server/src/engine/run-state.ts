@@ -1,4 +1,5 @@
-import { FINAL_STATUSES as FINAL, RUN_STATUSES, type RunStatus } from "@runcast/sdk";
+import { FINAL_STATUSES as FINAL, RUN_STATUSES, V2_STATUS, type RunStatus } from "@runcast/sdk";
+import { badRequest } from "../errors.ts";
 
 /** The statuses are part of the SDK's public types; the engine stores them as they are in runs.status. */
 export { RUN_STATUSES, type RunStatus };
@@ -47,4 +48,25 @@ export function retryDelayMs(policy: RetryPolicy, nextAttempt: number, random: n
   const base = policy.minTimeoutInMs * Math.pow(policy.factor, Math.max(0, nextAttempt - 2));
   const jittered = policy.randomize ? base * (1 + random) : base;
   return Math.round(Math.min(policy.maxTimeoutInMs, jittered));
+}
+
+/** Runcast statuses each v2 name stands for (DEQUEUED has no Runcast counterpart: an executing run). */
+const FROM_V2: Record<string, RunStatus[]> = { DEQUEUED: ["EXECUTING"] };
+for (const s of RUN_STATUSES) (FROM_V2[V2_STATUS[s]] ??= []).push(s);
+
+/**
+ * A status filter in either vocabulary (`COMPLETED`, `WAITING`, `PENDING_VERSION`, `FROZEN`…), as the statuses
+ * it covers; an unknown name is a 400 naming the field.
+ */
+export function statusFilter(names: readonly string[], field: string): RunStatus[] {
+  const out = new Set<RunStatus>();
+  for (const name of names) {
+    if ((RUN_STATUSES as readonly string[]).includes(name)) out.add(name as RunStatus);
+    else if (FROM_V2[name]) for (const s of FROM_V2[name]) out.add(s);
+    else {
+      const known = [...new Set([...RUN_STATUSES, ...Object.keys(FROM_V2)])].join(", ");
+      throw badRequest("invalid_filter", `${field} must be among ${known}; got ${JSON.stringify(name)}`, field);
+    }
+  }
+  return [...out];
 }

@@ -5,7 +5,10 @@ import { authorize, type Principal } from "../auth/principal.ts";
 import { runResources } from "../auth/run-resources.ts";
 import { RUNCAST_SCHEMA } from "../db/schema.ts";
 import { getRun } from "../engine/runs.ts";
-import { notFound } from "../errors.ts";
+import { parseDuration } from "../engine/duration.ts";
+import { statusFilter } from "../engine/run-state.ts";
+import { validateTaskId } from "../engine/trigger-options.ts";
+import { badRequest, notFound } from "../errors.ts";
 import type { Shape } from "../sync/shape.ts";
 import type { ShapeDefinition, ShapeRegistry } from "../sync/shapes.ts";
 import { queryOf, rawResponseHeaders } from "./cors.ts";
@@ -72,6 +75,46 @@ function authorizeRunShape(principal: Principal) {
   };
 }
 
+/** Trigger.dev refuses these in realtime tags (`UNSAFE_REALTIME_TAG_CHARS`). */
+const UNSAFE_TAG = /[\x00-\x1f\x7f\\"]/;
+/** Runcast takes feed windows up to 30 days (Trigger.dev silently caps them at 24 h). */
+export const MAX_FEED_WINDOW_MS = 30 * 86_400_000;
+/** A feed starts with at most this many runs, the newest (Trigger.dev's list cap). */
+export const MAX_FEED_RUNS = 1000;
+
+/** Values of a comma-separated query parameter. */
+function listParam(v: string | undefined): string[] {
+  return (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/** A text[] literal for a where clause parameter: `{"a","b \"c\""}`. */
+function pgTextArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
+}
+
+/** Where each feed's shape starts (by handle): its later requests rebuild the same where clause. */
+const feedStarts = new Map<string, string>();
+function remember(handle: string, from: string): void {
+  feedStarts.delete(handle);
+  feedStarts.set(handle, from);
+  if (feedStarts.size > 10_000) feedStarts.delete(feedStarts.keys().next().value as string);
+}
+
+/**
+ * Where a new feed starts: `windowMs` ago (to the minute, so subscribers starting close together share a shape),
+ * or later when more than MAX_FEED_RUNS runs match since then (the newest ones).
+ */
+async function feedStart(pool: pg.Pool, where: string, params: string[], windowMs: number): Promise<string> {
+  const minute = 60_000;
+  const since = new Date(Math.floor((Date.now() - windowMs) / minute) * minute).toISOString().replace("Z", "");
+  const n = params.length + 1;
+  const { rows } = await pool.query<{ at: string }>(
+    `SELECT created_at::text AS at FROM runs WHERE ${where} AND created_at >= $${n}::timestamp ORDER BY created_at DESC OFFSET ${MAX_FEED_RUNS - 1} LIMIT 1`,
+    [...params, since],
+  );
+  return rows[0]?.at ?? since;
+}
+
 /** `{a,"b c"}` → ["a", "b c"] (tags are plain text; the array output quotes what needs it). */
 function parseTextArray(text: string | null | undefined): string[] {
   if (!text || text === "{}") return [];
@@ -114,6 +157,49 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
       authorize(principal, "read", runResources(run));
     }
     return serveShape(def, query, serveContext(deps, c, authorizeRunShape(principal)));
+  });
+
+  /**
+   * Runs of the environment, newest ones, as one live feed (trigger-wire §3.3): those carrying every tag of
+   * `tags` (`runTags @> …`, so a token for tag A may ask for A and B), created within `createdAt` (default 24 h,
+   * at most 30 days), optionally only some statuses or tasks (Runcast's additions; runs that leave the filter
+   * are deleted from the feed), at most the newest 1,000 when it starts; runs created later join it. Without
+   * tags it is the environment's feed (the dashboard's and the CLI's). Never ends by itself.
+   */
+  app.get("/realtime/v1/runs", async (c) => {
+    const principal = c.get("principal");
+    const query = parseShapeQuery(queryOf(c));
+    const tags = listParam(c.req.query("tags"));
+    for (const t of tags) {
+      if (UNSAFE_TAG.test(t) || t.length > 128) throw badRequest("invalid_tags", `tag ${JSON.stringify(t)} holds a control character, a quote or a backslash, or is too long`, "tags");
+    }
+    if (tags.length > 10) throw badRequest("invalid_tags", "a feed selects runs by at most 10 tags", "tags");
+    if (tags.length) authorize(principal, "read", [{ type: "runs" }, { type: "tags" }, ...tags.map((id) => ({ type: "tags", id }))]);
+    else authorize(principal, "read", [{ type: "runs" }]);
+    const statuses = statusFilter(listParam(c.req.query("status")), "status");
+    const taskIds = listParam(c.req.query("taskIdentifier")).map((t) => validateTaskId(t, "taskIdentifier"));
+    const windowText = c.req.query("createdAt") ?? "24h";
+    const windowMs = parseDuration(windowText);
+    if (windowMs === null) throw badRequest("invalid_created_at", `createdAt must be a duration such as "1h", "7d" or "2w", got ${JSON.stringify(windowText.slice(0, 40))}`, "createdAt");
+    if (windowMs > MAX_FEED_WINDOW_MS) throw badRequest("invalid_created_at", `createdAt may reach at most ${MAX_FEED_WINDOW_MS / 86_400_000} days back`, "createdAt");
+    const where = ["env_id = $1"];
+    const params: string[] = [principal.envId];
+    const add = (clause: (n: string) => string, value: string) => {
+      params.push(value);
+      where.push(clause(`$${params.length}`));
+    };
+    if (tags.length) add((p) => `tags @> ${p}::text[]`, pgTextArray(tags));
+    if (statuses.length) add((p) => `status = ANY (${p}::text[])`, pgTextArray(statuses));
+    if (taskIds.length) add((p) => `task_identifier = ANY (${p}::text[])`, pgTextArray(taskIds));
+    // The start of the feed is fixed when it starts and kept with its handle, so every request of one
+    // subscriber names the same shape (a subscriber whose handle this node does not know starts over).
+    let from = query.handle ? feedStarts.get(query.handle) : undefined;
+    if (!from) from = await feedStart(deps.pool, where.join(" AND "), params, windowMs);
+    add((p) => `created_at >= ${p}::timestamp`, from);
+    const def = runsDefinition(where.join(" AND "), params, skipOf(c));
+    const shape = await deps.registry.resolve(def);
+    remember(shape.handle, from);
+    return serveShape(def, query, serveContext(deps, c));
   });
 
   app.get("/realtime/v1/batches/:batchId", async (c) => {
