@@ -1,5 +1,6 @@
 import { resolveConfig, type ClientConfig } from "./config.ts";
 import { apiRequest } from "./http.ts";
+import { STORE_TYPE, fetchPacket, loadPacket } from "./io.ts";
 import { runFromRow } from "./realtime/run-row.ts";
 import { shapeEvents } from "./realtime/shape-stream.ts";
 import { listRuns, replayRun } from "./runs-list.ts";
@@ -61,6 +62,23 @@ export interface RunSubscription<T = AnyTask> extends AsyncIterable<RealtimeRun<
   unsubscribe(): void;
 }
 
+/** Packets (big payloads and outputs) of a subscription's runs, fetched once per run and path. */
+function packetCache(baseURL: string | undefined) {
+  const cache = new Map<string, Promise<unknown>>();
+  return {
+    load(runId: string, path: string, field: "payload" | "output", token: string | undefined): Promise<unknown> {
+      const key = `${runId}\u0000${field}\u0000${path}`;
+      let p = cache.get(key);
+      if (!p) {
+        p = loadPacket(runId, field, { ...(token ? { accessToken: token } : {}), ...(baseURL ? { baseURL } : {}) });
+        cache.set(key, p);
+        p.catch(() => cache.delete(key));
+      }
+      return p;
+    },
+  };
+}
+
 function subscription<T>(url: string, opts: SubscribeOptions, endWhen: (run: RealtimeRun) => boolean): RunSubscription<T> {
   const controller = new AbortController();
   const onAbort = () => controller.abort();
@@ -69,6 +87,7 @@ function subscription<T>(url: string, opts: SubscribeOptions, endWhen: (run: Rea
     ...(opts.accessToken ? { accessToken: opts.accessToken } : {}),
     ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
   });
+  const packets = packetCache(opts.baseURL);
   async function* iterate(): AsyncGenerator<RealtimeRun<T>> {
     const rows = new Map<string, Record<string, unknown>>();
     try {
@@ -87,6 +106,10 @@ function subscription<T>(url: string, opts: SubscribeOptions, endWhen: (run: Rea
         rows.set(key, row);
         // Every committed change is yielded, in order: intermediate statuses are never merged away.
         const run = runFromRow(row);
+        if (row.payloadType === STORE_TYPE && typeof row.payload === "string") run.payload = await packets.load(run.id, row.payload, "payload", token);
+        if (run.status === "COMPLETED" && row.outputType === STORE_TYPE && typeof row.output === "string") {
+          run.output = await packets.load(run.id, row.output, "output", token);
+        }
         yield run as RealtimeRun<T>;
         if (endWhen(run)) return;
       }
@@ -109,6 +132,9 @@ export const runs = {
   async retrieve<T extends AnyTask = AnyTask>(id: string | RunHandle, config?: ClientConfig): Promise<RetrievedRun<T>> {
     const runId = typeof id === "string" ? id : id.id;
     const { body } = await apiRequest<Record<string, unknown>>(`/api/v3/runs/${encodeURIComponent(runId)}`, config ? { config } : {});
+    // Big payloads and outputs are kept as packets on the server: fetched from the signed URL it gives.
+    if (typeof body.payloadPresignedUrl === "string") body.payload = await fetchPacket(body.payloadPresignedUrl);
+    if (typeof body.outputPresignedUrl === "string") body.output = await fetchPacket(body.outputPresignedUrl);
     const d = (v: unknown) => (typeof v === "string" ? new Date(v) : undefined);
     return {
       ...body,

@@ -11,6 +11,7 @@ import { authenticate, type AuthEnv } from "./auth/middleware.ts";
 import type { Revocations } from "./auth/revocations.ts";
 import { keyRoutes } from "./api/key-routes.ts";
 import { authRoutes } from "./api/auth-routes.ts";
+import { packetRoutes, packetStoreRoutes } from "./api/packet-routes.ts";
 import type { Engine } from "./engine/engine.ts";
 import { ILLEGAL_TRANSITION } from "./engine/transitions.ts";
 import { RuncastError, badRequest } from "./errors.ts";
@@ -115,6 +116,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
       throw new RuncastError(413, "payload_too_large", `the request body is larger than the ${deps.maxBodyBytes} byte limit`, { field: "body" });
     },
   });
+  app.use("/packets/*", refuseNulInUrl);
   for (const prefix of ["/api/*", "/realtime/*", "/v1/*"]) {
     app.use(prefix, refuseNulInUrl);
     // Only requests that may carry a body are measured (reading `body` builds a whole Fetch request).
@@ -137,6 +139,8 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
   app.route("/", metadataRoutes(deps.engine));
   app.route("/", keyRoutes(deps.pool, deps.keys, deps.revocations));
   app.route("/", authRoutes());
+  app.route("/", packetRoutes(deps.pool, deps.keys.box));
+  app.route("/", packetStoreRoutes(deps.pool, deps.keys.box));
   app.route("/", runFeedRoutes(feeds));
   app.route("/", shapeRoutes(feeds));
   return app;

@@ -1,4 +1,4 @@
-import { storedPayload } from "../io.ts";
+import { STORE_TYPE, loadPacket, storedPayload } from "../io.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { hostname } from "node:os";
 import type { ClientConfig } from "../config.ts";
@@ -343,7 +343,8 @@ export class Worker {
     };
     try {
       if (!def) throw new SystemFailure(`this worker has no task "${run.taskIdentifier}"`);
-      run.payload = storedPayload(run.payload, run.payloadType);
+      run.payload =
+        run.payloadType === STORE_TYPE ? await loadPacket(run.id, "payload", this.#opts.config) : storedPayload(run.payload, run.payloadType);
       const scope: RunScope = {
         runId: run.id,
         attemptId: run.attemptId,

@@ -8,6 +8,7 @@ import { parseTriggerOptions, validateTaskId } from "../engine/trigger-options.t
 import { readJson } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
 import type { KeyStore } from "../auth/keys.ts";
+import { originOf, signedPacketUrl, storedPath } from "./packet-routes.ts";
 import { vocabularyOf } from "./status-vocab.ts";
 import { issueToken, triggerToken } from "./tokens.ts";
 
@@ -32,7 +33,13 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     const principal = c.get("principal");
     const run = await getRun(engine.pool, principal.envId, c.req.param("runId"));
     authorize(principal, "read", runResources(run));
-    return c.json(runJson(run, vocabularyOf(c)));
+    const body = runJson(run, vocabularyOf(c));
+    // A payload or output kept as a packet is fetched through a signed URL (the official SDK's prepareData does).
+    const payloadPath = storedPath(run.payload, run.payload_type);
+    if (payloadPath) body.payloadPresignedUrl = signedPacketUrl(keys.box, originOf(c), "GET", principal.envId, payloadPath);
+    const outputPath = storedPath(run.output, run.output_type);
+    if (outputPath && run.status === "COMPLETED") body.outputPresignedUrl = signedPacketUrl(keys.box, originOf(c), "GET", principal.envId, outputPath);
+    return c.json(body);
   });
 
   /** The run's history: every status it took, in order, with the attempt and the reason (its timeline). */

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -37,6 +37,7 @@ export function loadServerKey(fromEnv: string | undefined, dataDir: string): { k
  */
 export class SecretBox {
   readonly #key: Buffer;
+  readonly #urlKey: Buffer;
   /** Names the server key without revealing it: nodes compare it to find a mismatch at start. */
   readonly fingerprint: string;
 
@@ -44,6 +45,19 @@ export class SecretBox {
     if (key.length !== 32) throw new Error("the server key must be 32 bytes");
     this.#key = key;
     this.fingerprint = createHmac("sha256", key).update("runcast server key fingerprint").digest("hex").slice(0, 32);
+    this.#urlKey = createHmac("sha256", key).update("runcast signed urls").digest();
+  }
+
+  /** A signature of `data` (base64url), e.g. for URLs Runcast hands out; every node makes and checks the same. */
+  sign(data: string): string {
+    return createHmac("sha256", this.#urlKey).update(data, "utf8").digest("base64url");
+  }
+
+  /** Whether `signature` is `sign(data)`, compared in constant time. */
+  verify(data: string, signature: string): boolean {
+    const expected = Buffer.from(this.sign(data));
+    const given = Buffer.from(signature);
+    return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
   seal(plain: string, boundTo: string): string {

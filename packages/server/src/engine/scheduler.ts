@@ -129,6 +129,8 @@ export class Scheduler {
     // A used one-time token is refused for its expiry anyway once it has expired.
     await this.#pool.query(`DELETE FROM used_tokens WHERE expires_at < ${NOW} - interval '5 minutes'`);
     if (!(this.#retentionMs > 0)) return;
+    // Packets (big payloads) live as long as the runs that name them may.
+    await this.#pool.query(`DELETE FROM packets WHERE created_at < ${NOW} - make_interval(secs => $1::float8 / 1000)`, [this.#retentionMs]);
     for (let batch = 0; batch < RETENTION_BATCHES_PER_SWEEP; batch++) {
       const { rowCount } = await this.#pool.query(
         `WITH old AS (
