@@ -124,6 +124,19 @@ function subscription<T>(url: string, opts: SubscribeOptions, endWhen: (run: Rea
   };
 }
 
+/** The runs feed (`/realtime/v1/runs`): by tags, or the whole environment when there are none. */
+function feed<T>(tags: string | string[], options: TagSubscribeOptions): RunSubscription<T> {
+  const { baseURL } = resolveConfig(options.baseURL ? { baseURL: options.baseURL } : undefined);
+  const url = feedUrl(`${baseURL}/realtime/v1/runs`, {
+    tags,
+    createdAt: options.createdAt,
+    status: options.status,
+    taskIdentifier: options.taskIdentifier,
+    skipColumns: options.skipColumns,
+  });
+  return subscription<T>(url, options, () => false);
+}
+
 /** Read, cancel and watch runs. */
 export const runs = {
   list: listRuns,
@@ -175,15 +188,15 @@ export const runs = {
    * run is typed by its `taskIdentifier`. Stays open until the caller stops it.
    */
   subscribeToRunsWithTag<T extends AnyTask = AnyTask>(tags: string | string[], options: TagSubscribeOptions = {}): RunSubscription<T> {
-    const { baseURL } = resolveConfig(options.baseURL ? { baseURL: options.baseURL } : undefined);
-    const url = feedUrl(`${baseURL}/realtime/v1/runs`, {
-      tags,
-      createdAt: options.createdAt,
-      status: options.status,
-      taskIdentifier: options.taskIdentifier,
-      skipColumns: options.skipColumns,
-    });
-    return subscription<T>(url, options, () => false);
+    return feed<T>(tags, options);
+  },
+
+  /**
+   * The environment's recent runs (the newest 1,000 within `createdAt`, then every new one), optionally only some
+   * statuses or tasks: what a dashboard or a live CLI view shows. Needs a secret key or a token that reads all runs.
+   */
+  subscribeToRuns<T extends AnyTask = AnyTask>(options: TagSubscribeOptions = {}): RunSubscription<T> {
+    return feed<T>([], options);
   },
 
   /**

@@ -1,4 +1,5 @@
 import { batchTriggerTask, type BatchHandle, type BatchItem, type BatchTriggerOptions } from "./batch.ts";
+import type { ClientConfig } from "./config.ts";
 import { triggerTask } from "./trigger.ts";
 import { batchTriggerAndWait, triggerAndWait, type BatchResult, type TaskRunResult } from "./trigger-and-wait.ts";
 import type { AnyTask, RunHandle, TaskIdentifier, TaskOutput, TaskPayload, TriggerOptions } from "./types.ts";
@@ -9,8 +10,10 @@ export const tasks = {
     id: TaskIdentifier<T>,
     payload: TaskPayload<T>,
     options?: TriggerOptions,
+    /** Credentials for this call, e.g. `{ accessToken }` with a trigger token in a browser. */
+    config?: ClientConfig,
   ): Promise<RunHandle<TaskIdentifier<T>, TaskPayload<T>, TaskOutput<T>>> {
-    return triggerTask(id, payload, options) as Promise<RunHandle<TaskIdentifier<T>, TaskPayload<T>, TaskOutput<T>>>;
+    return triggerTask(id, payload, options, config) as Promise<RunHandle<TaskIdentifier<T>, TaskPayload<T>, TaskOutput<T>>>;
   },
 
   /** Many runs of one task in one request, all or none: `tasks.batchTrigger<typeof myTask>("my-task", [{ payload }])`. */

@@ -2,7 +2,7 @@
 // so a regression in inference fails the suite.
 import { test } from "node:test";
 import { expectTypeOf } from "expect-type";
-import { runs, task, tasks, type RealtimeRun, type RunHandle, type TaskOutput, type TaskPayload } from "./index.ts";
+import { auth, runs, task, tasks, type RealtimeRun, type RunHandle, type TaskOutput, type TaskPayload } from "./index.ts";
 
 const hello = task({
   id: "hello",
@@ -51,4 +51,29 @@ test("a union of tasks gives runs discriminated by taskIdentifier", () => {
     else expectTypeOf(run.output).toEqualTypeOf<number | undefined>();
   };
   void narrow;
+});
+
+test("subscribeToRunsWithTag<typeof a | typeof b> yields runs discriminated by taskIdentifier", () => {
+  const read = async () => {
+    for await (const run of runs.subscribeToRunsWithTag<typeof hello | typeof count>("user_1", { createdAt: "7d", status: ["COMPLETED"] })) {
+      if (run.taskIdentifier === "hello") {
+        expectTypeOf(run.payload).toEqualTypeOf<{ name: string }>();
+        expectTypeOf(run.output).toEqualTypeOf<{ msg: string } | undefined>();
+      } else {
+        expectTypeOf(run.taskIdentifier).toEqualTypeOf<"count">();
+        expectTypeOf(run.output).toEqualTypeOf<number | undefined>();
+      }
+    }
+    for await (const run of runs.subscribeToBatch<typeof count>("batch_x", { skipColumns: ["payload"] })) {
+      expectTypeOf(run.output).toEqualTypeOf<number | undefined>();
+    }
+  };
+  void read;
+  // @ts-expect-error a column that does not exist cannot be skipped
+  void (() => runs.subscribeToRun("run_x", { skipColumns: ["payloads"] }));
+});
+
+test("auth.createTriggerPublicToken checks the task id of a typed task", () => {
+  expectTypeOf(auth.createTriggerPublicToken<typeof hello>).parameter(0).toEqualTypeOf<"hello" | "hello"[]>();
+  expectTypeOf(auth.createPublicToken).returns.resolves.toEqualTypeOf<string>();
 });

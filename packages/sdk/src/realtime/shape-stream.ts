@@ -22,6 +22,8 @@ export interface ShapeStreamOptions {
 
 /** Bound of the reconnect loop: with the backoff below this is several minutes of retrying. */
 export const MAX_CONSECUTIVE_FAILURES = 30;
+/** Consecutive 429s (a limit reached) retried before the subscription throws RuncastRateLimitError (about 3 s of backoff). */
+export const MAX_RATE_LIMITED = 5;
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 10_000;
 
@@ -43,6 +45,7 @@ export async function* shapeEvents(opts: ShapeStreamOptions): AsyncGenerator<Sha
   let live = false;
   let schema: Record<string, ColumnType> | undefined;
   let failures = 0;
+  let rateLimited = 0;
   const maxFailures = opts.maxFailures ?? MAX_CONSECUTIVE_FAILURES;
   while (!opts.signal.aborted) {
     const url = new URL(opts.url);
@@ -75,13 +78,16 @@ export async function* shapeEvents(opts: ShapeStreamOptions): AsyncGenerator<Sha
       continue;
     }
     if (res.status === 429 || res.status >= 500) {
-      if (++failures > maxFailures) throw await RuncastApiError.fromResponse(res);
+      // A subscription limit is surfaced soon (RuncastRateLimitError, naming the limit) rather than retried for minutes.
+      rateLimited = res.status === 429 ? rateLimited + 1 : 0;
+      if (++failures > maxFailures || rateLimited > MAX_RATE_LIMITED) throw await RuncastApiError.fromResponse(res);
       await res.body?.cancel();
       await sleep(backoffDelay(failures, MIN_BACKOFF_MS, MAX_BACKOFF_MS), opts.signal);
       continue;
     }
     if (!res.ok) throw await RuncastApiError.fromResponse(res);
     failures = 0;
+    rateLimited = 0;
     handle = res.headers.get("electric-handle") ?? handle;
     offset = res.headers.get("electric-offset") ?? offset;
     cursor = res.headers.get("electric-cursor") ?? cursor;
