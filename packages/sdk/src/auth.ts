@@ -76,6 +76,17 @@ async function mint(scopes: string[], opts: PublicTokenOptions & { oneTimeUse?: 
     .sign(new TextEncoder().encode(token));
 }
 
+/** A token that (batch-)triggers some tasks: single use unless `multipleUse`. */
+function taskToken(
+  action: "trigger" | "batchTrigger",
+  task: string | string[],
+  options: Omit<PublicTokenOptions, "scopes"> & { multipleUse?: boolean },
+  config?: ClientConfig,
+): Promise<string> {
+  const ids = Array.isArray(task) ? task : [task];
+  return mint(ids.map((id) => `${action}:tasks:${id}`), { ...options, oneTimeUse: !options.multipleUse }, "15m", config);
+}
+
 /**
  * Public access tokens for browsers and other code that must not hold the secret key. Minted here, with the
  * secret key, like Trigger.dev's SDK does; the server checks them with the same key.
@@ -92,8 +103,7 @@ export const auth = {
     options: Omit<PublicTokenOptions, "scopes"> & { multipleUse?: boolean } = {},
     config?: ClientConfig,
   ): Promise<string> {
-    const ids = Array.isArray(task) ? task : [task];
-    return mint(ids.map((id) => `trigger:tasks:${id}`), { ...options, oneTimeUse: !options.multipleUse }, "15m", config);
+    return taskToken("trigger", task, options, config);
   },
 
   /** A token that batch-triggers `task`, once unless `multipleUse`. */
@@ -102,7 +112,6 @@ export const auth = {
     options: Omit<PublicTokenOptions, "scopes"> & { multipleUse?: boolean } = {},
     config?: ClientConfig,
   ): Promise<string> {
-    const ids = Array.isArray(task) ? task : [task];
-    return mint(ids.map((id) => `batchTrigger:tasks:${id}`), { ...options, oneTimeUse: !options.multipleUse }, "15m", config);
+    return taskToken("batchTrigger", task, options, config);
   },
 };

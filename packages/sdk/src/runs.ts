@@ -15,6 +15,10 @@ export interface SubscribeOptions {
   baseURL?: string;
   /** Columns never sent (e.g. `["payload", "output"]` for big runs); a token's own skipColumns win. */
   skipColumns?: RealtimeRunSkipColumn[];
+  /** A run left the feed (deleted, or no longer matching its filter): for views that list runs. */
+  onRemove?: (runId: string) => void;
+  /** The server restarted the feed (it is sent whole again): for views that keep the runs they were given. */
+  onReset?: () => void;
 }
 
 /** Columns of the realtime wire a subscription may leave out (trigger-wire §3.3). */
@@ -94,12 +98,16 @@ function subscription<T>(url: string, opts: SubscribeOptions, endWhen: (run: Rea
       for await (const event of shapeEvents({ url, token, signal: controller.signal })) {
         if (event.type === "must-refetch") {
           rows.clear();
+          opts.onReset?.();
           continue;
         }
         if (event.type !== "change") continue;
         const { key, operation, value } = event.change;
         if (operation === "delete") {
+          const gone = rows.get(key);
           rows.delete(key);
+          const id = gone?.friendlyId ?? gone?.id;
+          if (typeof id === "string") opts.onRemove?.(id);
           continue;
         }
         const row = operation === "insert" ? value : { ...rows.get(key), ...value };

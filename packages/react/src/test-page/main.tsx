@@ -1,0 +1,69 @@
+// A page for the browser tests of @runcast/react (react.test.ts): what it shows is read from data-* attributes.
+import { StrictMode, useEffect, useState } from "react";
+import { createRoot } from "react-dom/client";
+import { RuncastProvider, openFeeds, useRealtimeRun, useRealtimeRunsWithTag } from "../index.ts";
+
+interface PageProbe {
+  completions: string[];
+  openFeeds: () => number;
+  unmount: () => void;
+}
+const probe: PageProbe = { completions: [], openFeeds, unmount: () => {} };
+(window as unknown as { __runcast: PageProbe }).__runcast = probe;
+
+const q = new URLSearchParams(location.search);
+
+function RunView({ id, label }: { id: string; label: string }) {
+  const { run, error } = useRealtimeRun(id, {
+    onComplete: (r) => probe.completions.push(`${label}:${r.id}:${r.status}`),
+  });
+  const progress = run?.metadata?.progress;
+  return (
+    <div data-testid={`run-${label}`} data-status={run?.status ?? ""} data-progress={typeof progress === "number" ? String(progress) : ""}>
+      {run ? `${run.taskIdentifier} ${run.status}` : "waiting"} {error ? `error: ${error.message}` : ""}
+    </div>
+  );
+}
+
+/** Re-renders every 30 ms with a new `[tag]` array each time: the subscription must stay the same one. */
+function TagView({ tag }: { tag: string }) {
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const t = setInterval(() => setTick((n) => n + 1), 30);
+    return () => clearInterval(t);
+  }, []);
+  const { runs, error } = useRealtimeRunsWithTag([tag]);
+  return (
+    <ul data-testid="tag-runs" data-ticks={tick} data-error={error?.message ?? ""}>
+      {runs.map((r) => (
+        <li key={r.id} data-id={r.id} data-status={r.status}>
+          {r.taskIdentifier} {r.status}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function App() {
+  const run = q.get("run");
+  const tag = q.get("tag");
+  return (
+    <RuncastProvider baseURL={q.get("base") ?? ""} accessToken={q.get("token") ?? ""}>
+      {run && (
+        <>
+          <RunView id={run} label="a" />
+          <RunView id={run} label="b" />
+        </>
+      )}
+      {tag && <TagView tag={tag} />}
+    </RuncastProvider>
+  );
+}
+
+const root = createRoot(document.getElementById("root") as HTMLElement);
+root.render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);
+probe.unmount = () => root.unmount();
