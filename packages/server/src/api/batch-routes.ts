@@ -67,15 +67,19 @@ const KNOWN_PARAMS = new Set([
   "filter[createdAt][from]",
   "filter[createdAt][to]",
   "filter[createdAt][period]",
+  "filter[isTest]",
+  "filter[queue]",
   "page[size]",
   "page[after]",
   "page[before]",
 ]);
+/** Filters on things Runcast runs never have (deployed versions, machines, regions, schedules, bulk actions): they match no run. */
+const NEVER_MATCHED = new Set(["filter[version]", "filter[machine]", "filter[region]", "filter[schedule]", "filter[bulkAction]"]);
 
 /** `GET /api/v1/runs` query (spec §2.5). A filter this server does not apply is refused rather than ignored. */
 function parseListQuery(params: URLSearchParams, now: Date): RunListQuery {
   for (const key of params.keys()) {
-    if ((key.startsWith("filter[") || key.startsWith("page[")) && !KNOWN_PARAMS.has(key)) {
+    if ((key.startsWith("filter[") || key.startsWith("page[")) && !KNOWN_PARAMS.has(key) && !NEVER_MATCHED.has(key)) {
       throw badRequest("unsupported_filter", `${key} is not supported by this server`, key);
     }
   }
@@ -110,9 +114,17 @@ function parseListQuery(params: URLSearchParams, now: Date): RunListQuery {
   }
   const after = params.get("page[after]");
   const before = params.get("page[before]");
-  if (after && before) throw badRequest("invalid_filter", "page[after] and page[before] cannot be combined", "page[before]");
-  if (after) q.after = decodeCursor(after);
+  // The official SDK keeps the earlier page's cursor when it asks for the previous page: `before` wins.
   if (before) q.before = decodeCursor(before, "page[before]");
+  else if (after) q.after = decodeCursor(after);
+  const isTest = params.get("filter[isTest]");
+  if (isTest !== null) {
+    if (isTest !== "true" && isTest !== "false") throw badRequest("invalid_filter", `filter[isTest] must be true or false, got ${JSON.stringify(isTest)}`, "filter[isTest]");
+    q.isTest = isTest === "true";
+  }
+  const queues = listParam(params, "filter[queue]");
+  if (queues.length) q.queues = queues;
+  if ([...NEVER_MATCHED].some((k) => params.has(k))) q.none = true;
   return q;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { AuthEnv } from "../auth/middleware.ts";
 import { authorize } from "../auth/principal.ts";
@@ -24,7 +25,16 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     const options = parseTriggerOptions(body.options, new Date());
     // A public token may make a run the child of another only if it may write that run.
     if (options.parentRunId) authorize(principal, "write", [{ type: "runs", id: options.parentRunId }]);
-    const result = await engine.trigger({ envId: principal.envId, taskId, payload: body.payload, options, ...triggerToken(principal) });
+    const requestKey = c.req.header("x-trigger-request-idempotency-key");
+    const result = await engine.trigger({
+      envId: principal.envId,
+      taskId,
+      payload: body.payload,
+      options,
+      ...triggerToken(principal),
+      // Scoped like Trigger.dev's: the same key from another environment or for another task is another request.
+      ...(requestKey ? { requestKey: createHash("sha256").update(JSON.stringify([requestKey, principal.envId, taskId])).digest("hex") } : {}),
+    });
     const token = await issueToken(c, keys, principal, [`read:runs:${result.id}`]);
     return c.json({ id: result.id, isCached: result.isCached, publicAccessToken: token });
   });

@@ -140,3 +140,31 @@ test("a wrong secret key is rejected at once, not retried into a hang", async ()
     official();
   }
 });
+
+test("official SDK edges: cancel of a finished run, pages back and forth, filters Runcast has no use for, ttl 0, request retries", async () => {
+  official();
+  const tag = `compat_pages_${Date.now()}`;
+  const made = [];
+  for (let i = 0; i < 5; i++) made.push(await tasks.trigger("echo", { value: `p${i}` }, { tags: [tag], ttl: 0 }));
+  await readUntil(runs.subscribeToRun(made.at(-1)!.id), (s) => !!(s.at(-1) as AnyRun | undefined)?.finishedAt);
+  const started = Date.now();
+  assert.deepEqual(await runs.cancel(made.at(-1)!.id), { id: made.at(-1)!.id });
+  assert.ok(Date.now() - started < 2_000, "canceling a finished run answers at once (no 409 retries)");
+  const first = await runs.list({ tag, limit: 2, isTest: false });
+  const second = await first.getNextPage();
+  const back = await second.getPreviousPage();
+  assert.deepEqual(back.data.map((r) => r.id), first.data.map((r) => r.id), "the previous page of the next page is the first page");
+  const none = await runs.list({ tag, version: "20250101.1" });
+  assert.deepEqual(none.data, [], "no Runcast run has a deployed version");
+  // The SDK sends one x-trigger-request-idempotency-key per call, the same on its retries.
+  const send = (key: string) =>
+    fetch(`${env.node.url}/api/v1/tasks/echo/trigger`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.node.secretKey}`, "content-type": "application/json", "x-trigger-request-idempotency-key": key },
+      body: JSON.stringify({ payload: { value: "once" } }),
+    }).then((r) => r.json() as Promise<{ id: string }>);
+  const [a, b] = await Promise.all([send("req-1"), send("req-1")]);
+  assert.equal(a.id, b.id, "a retried request makes one run");
+  assert.notEqual((await send("req-2")).id, a.id);
+  await assert.rejects(tasks.trigger("echo", { value: "d" }, { debounce: { key: "k", delay: "5s" } }), /debounce/);
+});

@@ -66,10 +66,21 @@ export class Engine {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await withTransaction(this.pool, async (client) => {
+          // A retried request (same request key) gets the run its first attempt made.
+          if (req.requestKey) {
+            const { rows } = await client.query<{ id: string; status: RunStatus }>(
+              "SELECT r.id, r.status FROM request_keys k JOIN runs r ON r.id = k.run_id WHERE k.key_hash = $1 AND k.env_id = $2",
+              [req.requestKey, req.envId],
+            );
+            const first = rows[0];
+            if (first) return { id: first.id, isCached: false, status: first.status, replayed: true };
+          }
           await useTriggerToken(client, req.envId, req.token, req.taskId);
-          return insertRun(client, req, this.workerTimeoutMs);
+          const run = await insertRun(client, req, this.workerTimeoutMs);
+          if (req.requestKey) await client.query("INSERT INTO request_keys (key_hash, env_id, run_id) VALUES ($1, $2, $3)", [req.requestKey, req.envId, run.id]);
+          return run;
         });
-        if (!result.isCached) {
+        if (!result.isCached && !("replayed" in result)) {
           if (result.status === "QUEUED") this.notifyQueued([req.envId]);
           else this.scheduleSoon();
         }

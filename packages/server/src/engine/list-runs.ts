@@ -14,6 +14,11 @@ export interface RunListQuery {
   /** Runs having ANY of these tags (Trigger.dev's `runTags && ARRAY[…]`). */
   tags: string[];
   batchId?: string;
+  isTest?: boolean;
+  /** Queue names (`task/<id>` for a task's own queue). */
+  queues?: string[];
+  /** A filter no run can match (e.g. a deployed version): the page is empty. */
+  none?: boolean;
   /** Inclusive bounds on created_at. */
   from?: Date;
   to?: Date;
@@ -72,6 +77,9 @@ export async function listRuns(pool: pg.Pool, envId: string, q: RunListQuery): P
   if (q.taskIdentifiers.length) where.push(`r.task_identifier = ANY (${param(q.taskIdentifiers)}::text[])`);
   if (q.tags.length) where.push(`r.tags && ${param(q.tags)}::text[]`);
   if (q.batchId) where.push(`r.batch_id = ${param(q.batchId)}`);
+  if (q.isTest !== undefined) where.push(`r.is_test = ${param(q.isTest)}`);
+  if (q.queues?.length) where.push(`r.queue = ANY (${param(q.queues)}::text[])`);
+  if (q.none) where.push("false");
   if (q.from) where.push(`r.created_at >= ${param(utcTimestamp(q.from))}::timestamp`);
   if (q.to) where.push(`r.created_at <= ${param(utcTimestamp(q.to))}::timestamp`);
   if (q.after) where.push(`(r.created_at, r.id) < (${param(utcTimestamp(q.after.createdAt))}::timestamp, ${param(q.after.id)})`);

@@ -53,8 +53,7 @@ export async function cancelRun(pool: pg.Pool, envId: string, runId: string): Pr
   });
   if (canceled) return;
   const run = await getRun(pool, envId, runId);
-  if (isFinal(run.status)) {
-    throw new RuncastError(409, "run_already_finished", `run ${runId} already finished with status ${run.status}; it cannot be canceled`);
-  }
+  // A finished run stays as it finished; canceling it is not an error (as on Trigger.dev, whose SDK retries 409s).
+  if (isFinal(run.status)) return;
   throw new RuncastError(409, "run_changed", `run ${runId} changed while canceling; try again`);
 }

@@ -128,6 +128,8 @@ export class Scheduler {
     await this.#pool.query(`DELETE FROM metadata_batches WHERE at < ${NOW} - interval '1 hour'`);
     // A used one-time token is refused for its expiry anyway once it has expired.
     await this.#pool.query(`DELETE FROM used_tokens WHERE expires_at < ${NOW} - interval '5 minutes'`);
+    // A request is retried for minutes at most; its key is kept a day.
+    await this.#pool.query(`DELETE FROM request_keys WHERE created_at < ${NOW} - interval '1 day'`);
     if (!(this.#retentionMs > 0)) return;
     // Packets (big payloads) live as long as the runs that name them may.
     await this.#pool.query(`DELETE FROM packets WHERE created_at < ${NOW} - make_interval(secs => $1::float8 / 1000)`, [this.#retentionMs]);

@@ -133,8 +133,13 @@ export function parseTriggerOptions(raw: unknown, now: Date): TriggerOptions {
   const metadata = validateMetadata(o.metadata);
   if (metadata) out.metadata = metadata;
   if (o.delay !== undefined && o.delay !== null) out.delayUntil = futureTime(o.delay, now, "options.delay");
+  // Debouncing (collapsing triggers with one key into one delayed run) is not built: refused, never ignored.
+  if (o.debounce !== undefined && o.debounce !== null) {
+    throw badRequest("unsupported_option", "options.debounce is not supported by Runcast (use an idempotency key, or delay)", "options.debounce");
+  }
   const ttl: unknown = o.ttl;
-  if (ttl !== undefined && ttl !== null) {
+  // A ttl of 0 turns the ttl off (the official SDK documents it so).
+  if (ttl !== undefined && ttl !== null && ttl !== 0 && ttl !== "0") {
     const ms = typeof ttl === "number" && ttl > 0 ? ttl * 1000 : typeof ttl === "string" ? parseDuration(ttl) : null;
     if (ms === null || ms <= 0 || !Number.isFinite(ms)) {
       throw badRequest("invalid_duration", `options.ttl must be a duration like "10m" or a number of seconds, got ${JSON.stringify(ttl)}`, "options.ttl");

@@ -18,6 +18,8 @@ export interface TriggerRequest {
   triggerFunction?: string;
   /** The public token triggering (absent with a secret key). */
   token?: TriggerToken;
+  /** Names this request across its retries (hash of x-trigger-request-idempotency-key, environment and task). */
+  requestKey?: string;
 }
 
 /** A public token that triggers: one-time tokens are consumed, and runs remember which token made them. */
@@ -183,5 +185,5 @@ export async function insertRun(client: pg.PoolClient, req: TriggerRequest, work
 /** True for the unique violation two concurrent triggers of one idempotency key can hit. */
 export function isIdempotencyRace(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: string }).code === "23505" &&
-    (err as { constraint?: string }).constraint === "runs_idempotency";
+    ["runs_idempotency", "request_keys_pkey"].includes((err as { constraint?: string }).constraint ?? "");
 }

@@ -106,8 +106,10 @@ test("server-side filters: a status filter keeps runs only while they match; the
   assert.ok(recent.every((r) => r.taskIdentifier === "stepper"));
   const narrow = await auth.createPublicToken({ scopes: { read: { tags: [tag] } } });
   await assert.rejects(readUntil(runs.subscribeToRuns({ accessToken: narrow }), () => true), (err: unknown) => err instanceof RuncastApiError && err.status === 403);
-  const tooFar = await fetch(`${env.node.url}/realtime/v1/runs?offset=-1&createdAt=31d`, { headers: { authorization: `Bearer ${env.node.secretKey}` } });
-  assert.equal(tooFar.status, 400);
+  // Windows past 30 days are cut to 30 days, as Trigger.dev cuts its own (its client stalls on a 4xx here).
+  const tooFar = await fetch(`${env.node.url}/realtime/v1/runs?offset=-1&createdAt=45d`, { headers: { authorization: `Bearer ${env.node.secretKey}` } });
+  assert.equal(tooFar.status, 200);
+  await tooFar.body?.cancel();
   const unknown = runs.subscribeToRun("run_doesnotexist000000000000");
   await assert.rejects(readUntil(unknown, finished), (err: unknown) => err instanceof RuncastApiError && err.status === 404);
 });
