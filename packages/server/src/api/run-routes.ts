@@ -4,14 +4,36 @@ import type { AuthEnv } from "../auth/middleware.ts";
 import { authorize } from "../auth/principal.ts";
 import { runResources } from "../auth/run-resources.ts";
 import type { Engine } from "../engine/engine.ts";
-import { getRun } from "../engine/runs.ts";
+import { getRun, type RunRow } from "../engine/runs.ts";
 import { parseTriggerOptions, validateTaskId } from "../engine/trigger-options.ts";
 import { readJson } from "./json-body.ts";
 import { runJson } from "./run-json.ts";
 import type { KeyStore } from "../auth/keys.ts";
 import { originOf, signedPacketUrl, storedPath } from "./packet-routes.ts";
-import { vocabularyOf } from "./status-vocab.ts";
+import { vocabularyOf, type StatusVocabulary } from "./status-vocab.ts";
 import { issueToken, triggerToken } from "./tokens.ts";
+
+/** A run's parent, root and children (at most 100), as the retrieve response names them (trigger-wire §2.3). */
+async function relatedRuns(engine: Engine, run: RunRow, vocabulary: StatusVocabulary): Promise<Record<string, unknown>> {
+  const { rows } = await engine.pool.query<RunRow & { relation: string }>(
+    `(SELECT r.*, 'parent' AS relation FROM runs r WHERE r.id = $1 AND r.env_id = $4)
+     UNION ALL (SELECT r.*, 'root' AS relation FROM runs r WHERE r.id = $2 AND r.env_id = $4)
+     UNION ALL (SELECT r.*, 'child' AS relation FROM runs r WHERE r.parent_run_id = $3 AND r.env_id = $4 ORDER BY r.created_at, r.id LIMIT 100)`,
+    [run.parent_run_id ?? null, run.root_run_id ?? null, run.id, run.env_id],
+  );
+  const related = (r: RunRow) => {
+    const { payload: _p, output: _o, relatedRuns: _r, ...rest } = runJson(r, vocabulary);
+    return rest;
+  };
+  const out: Record<string, unknown> = {};
+  const parent = rows.find((r) => r.relation === "parent");
+  const root = rows.find((r) => r.relation === "root");
+  if (parent) out.parent = related(parent);
+  if (root) out.root = related(root);
+  const children = rows.filter((r) => r.relation === "child");
+  if (children.length) out.children = children.map(related);
+  return out;
+}
 
 /** Trigger, retrieve and cancel: the management API for runs. */
 export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
@@ -44,6 +66,7 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     const run = await getRun(engine.pool, principal.envId, c.req.param("runId"));
     authorize(principal, "read", runResources(run));
     const body = runJson(run, vocabularyOf(c));
+    body.relatedRuns = await relatedRuns(engine, run, vocabularyOf(c));
     // A payload or output kept as a packet is fetched through a signed URL (the official SDK's prepareData does).
     const payloadPath = storedPath(run.payload, run.payload_type);
     if (payloadPath) body.payloadPresignedUrl = signedPacketUrl(keys.box, originOf(c), "GET", principal.envId, payloadPath);

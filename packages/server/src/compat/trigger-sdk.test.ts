@@ -168,3 +168,17 @@ test("official SDK edges: cancel of a finished run, pages back and forth, filter
   assert.notEqual((await send("req-2")).id, a.id);
   await assert.rejects(tasks.trigger("echo", { value: "d" }, { debounce: { key: "k", delay: "5s" } }), /debounce/);
 });
+
+test("runs.retrieve lists related runs: a parent's children, a child's parent and root", async () => {
+  official();
+  const handle = await tasks.trigger("parent", { value: "family" });
+  const states = (await readUntil(runs.subscribeToRun(handle.id), (s) => !!(s.at(-1) as AnyRun | undefined)?.finishedAt)) as unknown as AnyRun[];
+  const childId = (states.at(-1)?.output as { childId: string }).childId;
+  const parentRun = await runs.retrieve(handle.id);
+  assert.deepEqual(parentRun.relatedRuns.children?.map((r) => r.id), [childId]);
+  const child = await runs.retrieve(childId);
+  assert.equal(child.relatedRuns.parent?.id, handle.id);
+  assert.equal(child.relatedRuns.root?.id, handle.id);
+  assert.equal(child.depth, 1);
+  assert.equal(child.relatedRuns.parent?.triggerFunction, "trigger");
+});
