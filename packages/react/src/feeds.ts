@@ -108,6 +108,11 @@ export function feedFor(key: string, open: Open): Feed {
   return feed;
 }
 
+/** The feed for `key` if a component watches it (or did a moment ago). */
+export function existingFeed(key: string): Feed | undefined {
+  return feeds.get(key);
+}
+
 /** How many feeds are open (for tests: no subscription leaks). */
 export function openFeeds(): number {
   return feeds.size;

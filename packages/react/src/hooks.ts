@@ -12,7 +12,7 @@ import {
   type TaskPayload,
   type TriggerOptions,
 } from "@runcast/sdk";
-import { EMPTY, feedFor, type Feed, type FeedSnapshot } from "./feeds.ts";
+import { EMPTY, existingFeed, feedFor, type FeedSnapshot } from "./feeds.ts";
 
 /** Defaults for every hook below it: where the server is and which token to use. */
 export interface RuncastConfig {
@@ -48,14 +48,21 @@ function useConfig(opts: RuncastConfig): ClientConfig {
 /** A stable text for a list given as a new array on every render: the same items mean the same feed. */
 const listKey = (v: readonly string[] | undefined) => (v ? [...v].sort().join(",") : "");
 
+/** What a hook watches: the feed's identity, and how to open it the first time. */
+interface FeedSpec {
+  key: string;
+  open: Parameters<typeof feedFor>[1];
+}
+
 /**
  * Watches a shared feed: re-renders when it changes (at most every `throttleInMs`), stops watching on unmount.
- * Server rendering sees the empty state and opens nothing.
+ * The feed is only looked up or opened when a component mounts: server rendering sees the empty state and
+ * registers nothing.
  */
-function useFeed(feed: Feed | undefined, throttleInMs: number | undefined): FeedSnapshot {
+function useFeed(spec: FeedSpec | undefined, throttleInMs: number | undefined): { snap: FeedSnapshot; stop: () => void } {
   const subscribe = useCallback(
     (onChange: () => void) => {
-      if (!feed) return () => {};
+      if (!spec) return () => {};
       let timer: ReturnType<typeof setTimeout> | undefined;
       let last = 0;
       const notify = () => {
@@ -71,16 +78,20 @@ function useFeed(feed: Feed | undefined, throttleInMs: number | undefined): Feed
           }, wait);
         }
       };
-      const unwatch = feed.watch(notify);
+      const unwatch = feedFor(spec.key, spec.open).watch(notify);
       return () => {
         if (timer) clearTimeout(timer);
         unwatch();
       };
     },
-    [feed, throttleInMs],
+    [spec, throttleInMs],
   );
-  const get = useCallback(() => feed?.snapshot ?? EMPTY, [feed]);
-  return useSyncExternalStore(subscribe, get, () => EMPTY);
+  const get = useCallback(() => (spec ? existingFeed(spec.key)?.snapshot : undefined) ?? EMPTY, [spec]);
+  const snap = useSyncExternalStore(subscribe, get, () => EMPTY);
+  const stop = useCallback(() => {
+    if (spec) existingFeed(spec.key)?.stop();
+  }, [spec]);
+  return { snap, stop };
 }
 
 export interface UseRealtimeRunResult<T extends AnyTask> {
@@ -102,14 +113,14 @@ export function useRealtimeRun<T extends AnyTask = AnyTask>(
   const config = useConfig(options);
   const skip = listKey(options.skipColumns);
   const enabled = options.enabled !== false && !!runId;
-  const feed = useMemo(() => {
+  const spec = useMemo((): FeedSpec | undefined => {
     if (!enabled || !runId) return undefined;
-    const key = `run|${config.baseURL ?? ""}|${config.accessToken ?? ""}|${runId}|${skip}`;
-    return feedFor(key, (hooks) =>
-      runsApi.subscribeToRun(runId, { ...config, ...hooks, ...(skip ? { skipColumns: skip.split(",") as RealtimeRunSkipColumn[] } : {}) }),
-    );
+    return {
+      key: `run|${config.baseURL ?? ""}|${config.accessToken ?? ""}|${runId}|${skip}`,
+      open: (hooks) => runsApi.subscribeToRun(runId, { ...config, ...hooks, ...(skip ? { skipColumns: skip.split(",") as RealtimeRunSkipColumn[] } : {}) }),
+    };
   }, [enabled, runId, config, skip]);
-  const snap = useFeed(feed, options.throttleInMs);
+  const { snap, stop } = useFeed(spec, options.throttleInMs);
   const run = snap.last as RealtimeRun<T> | undefined;
   const onComplete = useRef(options.onComplete);
   onComplete.current = options.onComplete;
@@ -119,7 +130,6 @@ export function useRealtimeRun<T extends AnyTask = AnyTask>(
     completed.current = run.id;
     onComplete.current?.(run, snap.error);
   }, [run, snap.error]);
-  const stop = useCallback(() => feed?.stop(), [feed]);
   return { run, error: snap.error, stop };
 }
 
@@ -147,21 +157,21 @@ export function useRealtimeRunsWithTag<T extends AnyTask = AnyTask>(
   const skip = listKey(options.skipColumns);
   const createdAt = options.createdAt;
   const enabled = options.enabled !== false && tagKey !== "";
-  const feed = useMemo(() => {
+  const spec = useMemo((): FeedSpec | undefined => {
     if (!enabled) return undefined;
-    const key = `tags|${config.baseURL ?? ""}|${config.accessToken ?? ""}|${tagKey}|${createdAt ?? ""}|${skip}`;
-    return feedFor(key, (hooks) =>
-      runsApi.subscribeToRunsWithTag(tagKey.split(","), {
-        ...config,
-        ...hooks,
-        ...(createdAt ? { createdAt } : {}),
-        ...(skip ? { skipColumns: skip.split(",") as RealtimeRunSkipColumn[] } : {}),
-      }),
-    );
+    return {
+      key: `tags|${config.baseURL ?? ""}|${config.accessToken ?? ""}|${tagKey}|${createdAt ?? ""}|${skip}`,
+      open: (hooks) =>
+        runsApi.subscribeToRunsWithTag(tagKey.split(","), {
+          ...config,
+          ...hooks,
+          ...(createdAt ? { createdAt } : {}),
+          ...(skip ? { skipColumns: skip.split(",") as RealtimeRunSkipColumn[] } : {}),
+        }),
+    };
   }, [enabled, config, tagKey, createdAt, skip]);
-  const snap = useFeed(feed, options.throttleInMs);
+  const { snap, stop } = useFeed(spec, options.throttleInMs);
   const list = useMemo(() => sortedRuns<T>(snap), [snap]);
-  const stop = useCallback(() => feed?.stop(), [feed]);
   return { runs: list, error: snap.error, stop };
 }
 
@@ -170,16 +180,15 @@ export function useRealtimeBatch<T extends AnyTask = AnyTask>(batchId: string | 
   const config = useConfig(options);
   const skip = listKey(options.skipColumns);
   const enabled = options.enabled !== false && !!batchId;
-  const feed = useMemo(() => {
+  const spec = useMemo((): FeedSpec | undefined => {
     if (!enabled || !batchId) return undefined;
-    const key = `batch|${config.baseURL ?? ""}|${config.accessToken ?? ""}|${batchId}|${skip}`;
-    return feedFor(key, (hooks) =>
-      runsApi.subscribeToBatch(batchId, { ...config, ...hooks, ...(skip ? { skipColumns: skip.split(",") as RealtimeRunSkipColumn[] } : {}) }),
-    );
+    return {
+      key: `batch|${config.baseURL ?? ""}|${config.accessToken ?? ""}|${batchId}|${skip}`,
+      open: (hooks) => runsApi.subscribeToBatch(batchId, { ...config, ...hooks, ...(skip ? { skipColumns: skip.split(",") as RealtimeRunSkipColumn[] } : {}) }),
+    };
   }, [enabled, batchId, config, skip]);
-  const snap = useFeed(feed, options.throttleInMs);
+  const { snap, stop } = useFeed(spec, options.throttleInMs);
   const list = useMemo(() => sortedRuns<T>(snap), [snap]);
-  const stop = useCallback(() => feed?.stop(), [feed]);
   return { runs: list, error: snap.error, stop };
 }
 
