@@ -123,6 +123,22 @@ test("useRealtimeRunsWithTag: a new array literal on every render keeps one subs
   await page.close();
 });
 
+test("useRealtimeBatch shows every run of a batch; useRealtimeTaskTrigger triggers with a one-time token and watches the run", { skip }, async () => {
+  const batch = await tasks.batchTrigger<typeof stepper>("stepper", [{ payload: { steps: 1 } }, { payload: { steps: 2 } }]);
+  const token = await auth.createPublicToken({ scopes: { read: { batch: [batch.batchId] } } });
+  const { page, errors } = await open("index.html", { batch: batch.batchId, token });
+  await page.locator('[data-testid="batch-runs"] [data-status="COMPLETED"]').nth(1).waitFor({ timeout: 20_000 });
+  assert.equal(await page.locator('[data-testid="batch-runs"] [data-id]').count(), 2);
+  await page.close();
+  const once = await auth.createTriggerPublicToken<typeof stepper>("stepper");
+  const trig = await open("index.html", { trigger: "stepper", token: once });
+  await trig.page.getByRole("button", { name: "trigger" }).click();
+  await trig.page.locator('[data-testid="trigger"][data-status="COMPLETED"]').waitFor({ timeout: 20_000 });
+  assert.match((await trig.page.locator('[data-testid="trigger"]').getAttribute("data-run")) ?? "", /^run_/);
+  assert.deepEqual([...errors, ...trig.errors], []);
+  await trig.page.close();
+});
+
 test("the official @trigger.dev/react-hooks useRealtimeRun shows a Runcast run reaching COMPLETED", { skip }, async () => {
   const handle = await tasks.trigger<typeof stepper>("stepper", { steps: 2 });
   const { page, errors } = await open("official.html", { run: handle.id, token: handle.publicAccessToken });

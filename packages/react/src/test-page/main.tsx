@@ -1,7 +1,7 @@
 // A page for the browser tests of @runcast/react (react.test.ts): what it shows is read from data-* attributes.
 import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
-import { RuncastProvider, openFeeds, useRealtimeRun, useRealtimeRunsWithTag } from "../index.ts";
+import { RuncastProvider, openFeeds, useRealtimeBatch, useRealtimeRun, useRealtimeRunsWithTag, useRealtimeTaskTrigger } from "../index.ts";
 
 interface PageProbe {
   completions: string[];
@@ -44,9 +44,37 @@ function TagView({ tag }: { tag: string }) {
   );
 }
 
+function BatchView({ id }: { id: string }) {
+  const { runs } = useRealtimeBatch(id);
+  return (
+    <ul data-testid="batch-runs">
+      {runs.map((r) => (
+        <li key={r.id} data-id={r.id} data-status={r.status}>
+          {r.taskIdentifier} {r.status}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Triggers with the page's trigger token, then watches the run with the handle's own read token. */
+function TriggerView({ task }: { task: string }) {
+  const { submit, run, handle, error, isLoading } = useRealtimeTaskTrigger(task);
+  return (
+    <div data-testid="trigger" data-run={handle?.id ?? ""} data-status={run?.status ?? ""} data-error={error?.message ?? ""}>
+      <button disabled={isLoading} onClick={() => void submit({ steps: 2, stepMs: 50 })}>
+        trigger
+      </button>
+      {run ? `${run.id} ${run.status}` : ""}
+    </div>
+  );
+}
+
 function App() {
   const run = q.get("run");
   const tag = q.get("tag");
+  const batch = q.get("batch");
+  const trigger = q.get("trigger");
   return (
     <RuncastProvider baseURL={q.get("base") ?? ""} accessToken={q.get("token") ?? ""}>
       {run && (
@@ -56,6 +84,8 @@ function App() {
         </>
       )}
       {tag && <TagView tag={tag} />}
+      {batch && <BatchView id={batch} />}
+      {trigger && <TriggerView task={trigger} />}
     </RuncastProvider>
   );
 }
