@@ -7,6 +7,7 @@ import {
   type RealtimeRun,
   type RealtimeRunSkipColumn,
   type RunHandle,
+  type RunStatus,
   type TaskIdentifier,
   type TaskOutput,
   type TaskPayload,
@@ -170,6 +171,39 @@ export function useRealtimeRunsWithTag<T extends AnyTask = AnyTask>(
         }),
     };
   }, [enabled, config, tagKey, createdAt, skip]);
+  const { snap, stop } = useFeed(spec, options.throttleInMs);
+  const list = useMemo(() => sortedRuns<T>(snap), [snap]);
+  return { runs: list, error: snap.error, stop };
+}
+
+/**
+ * The environment's recent runs, live (the newest 1,000 within `createdAt`, then every new one), optionally only
+ * some statuses or tasks: a dashboard's list. Needs a token that reads all runs (`read:runs`).
+ */
+export function useRealtimeRuns<T extends AnyTask = AnyTask>(
+  options: RealtimeOptions & { createdAt?: string; status?: RunStatus[]; taskIdentifier?: string[] } = {},
+): UseRealtimeRunsResult<T> {
+  const config = useConfig(options);
+  const statusKey = listKey(options.status);
+  const taskKey = listKey(options.taskIdentifier);
+  const skip = listKey(options.skipColumns);
+  const createdAt = options.createdAt;
+  const enabled = options.enabled !== false;
+  const spec = useMemo((): FeedSpec | undefined => {
+    if (!enabled) return undefined;
+    return {
+      key: `env|${config.baseURL ?? ""}|${config.accessToken ?? ""}|${statusKey}|${taskKey}|${createdAt ?? ""}|${skip}`,
+      open: (hooks) =>
+        runsApi.subscribeToRuns({
+          ...config,
+          ...hooks,
+          ...(createdAt ? { createdAt } : {}),
+          ...(statusKey ? { status: statusKey.split(",") as RunStatus[] } : {}),
+          ...(taskKey ? { taskIdentifier: taskKey.split(",") } : {}),
+          ...(skip ? { skipColumns: skip.split(",") as RealtimeRunSkipColumn[] } : {}),
+        }),
+    };
+  }, [enabled, config, statusKey, taskKey, createdAt, skip]);
   const { snap, stop } = useFeed(spec, options.throttleInMs);
   const list = useMemo(() => sortedRuns<T>(snap), [snap]);
   return { runs: list, error: snap.error, stop };

@@ -6,6 +6,7 @@ export {
   RuncastProvider,
   useRealtimeBatch,
   useRealtimeRun,
+  useRealtimeRuns,
   useRealtimeRunsWithTag,
   useRealtimeTaskTrigger,
   useTaskTrigger,

@@ -10,11 +10,11 @@ import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { auth, tasks } from "@runcast/sdk";
 import type { Browser, Page } from "playwright-core";
+import { SKIP_WITHOUT_CHROMIUM, launchChromium, watchedPage } from "../../server/src/testing/browser.ts";
 import { useNodeWithWorker } from "../../server/src/testing/node.ts";
 import type { stepper } from "../../server/src/testing/tasks/compat.ts";
 
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
-const skip = CHROMIUM ? false : "Debian's chromium is not installed (apt-get install chromium): the browser tests need it";
+const skip = SKIP_WITHOUT_CHROMIUM;
 const PAGE_DIR = fileURLToPath(new URL("./test-page/", import.meta.url));
 
 const env = useNodeWithWorker();
@@ -49,8 +49,7 @@ before(async () => {
   });
   await new Promise<void>((r) => site?.listen(0, "127.0.0.1", r));
   siteUrl = `http://127.0.0.1:${(site.address() as { port: number }).port}`;
-  const { chromium } = await import("playwright-core");
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -61,16 +60,7 @@ after(async () => {
 
 /** A page of the test site, failing the test on any console error; counts the realtime requests it makes. */
 async function open(path: string, query: Record<string, string>): Promise<{ page: Page; requests: string[]; errors: string[] }> {
-  const page = await (browser as Browser).newPage();
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
-  });
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("request", (r) => {
-    if (r.url().includes("/realtime/")) requests.push(r.url());
-  });
+  const { page, errors, requests } = await watchedPage(browser as Browser);
   await page.goto(`${siteUrl}/${path}?${new URLSearchParams({ base: env.node.url, ...query })}`);
   return { page, requests, errors };
 }

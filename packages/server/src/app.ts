@@ -12,6 +12,7 @@ import type { Revocations } from "./auth/revocations.ts";
 import { keyRoutes } from "./api/key-routes.ts";
 import { authRoutes } from "./api/auth-routes.ts";
 import { packetRoutes, packetStoreRoutes } from "./api/packet-routes.ts";
+import { dashboardRoutes } from "./dashboard.ts";
 import type { Engine } from "./engine/engine.ts";
 import { ILLEGAL_TRANSITION } from "./engine/transitions.ts";
 import { RuncastError, badRequest } from "./errors.ts";
@@ -141,6 +142,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
   app.route("/", authRoutes());
   app.route("/", packetRoutes(deps.pool, deps.keys.box));
   app.route("/", packetStoreRoutes(deps.pool, deps.keys.box));
+  app.route("/", dashboardRoutes());
   app.route("/", runFeedRoutes(feeds));
   app.route("/", shapeRoutes(feeds));
   return app;

@@ -123,6 +123,51 @@ export function runRoutes(engine: Engine, keys: KeyStore): Hono<AuthEnv> {
     });
   });
 
+  /** Connected workers (seen within the worker timeout): their tasks, slots, and the runs they execute. */
+  app.get("/api/v1/workers", async (c) => {
+    const principal = c.get("principal");
+    authorize(principal, "read", [{ type: "workers" }]);
+    const { rows } = await engine.pool.query<{ id: string; name: string; tasks: string[]; concurrency: number; executing: number; started_at: Date; last_seen_at: Date }>(
+      `SELECT w.id, w.name, w.tasks, w.concurrency, w.started_at, w.last_seen_at,
+         (SELECT count(*)::int FROM attempts a WHERE a.worker_id = w.id AND a.status = 'EXECUTING') AS executing
+       FROM workers w
+       WHERE w.env_id = $1 AND w.stopped_at IS NULL AND w.last_seen_at > (now() AT TIME ZONE 'UTC') - make_interval(secs => $2::float8 / 1000)
+       ORDER BY w.started_at, w.id`,
+      [principal.envId, engine.workerTimeoutMs],
+    );
+    return c.json({
+      data: rows.map((w) => ({
+        id: w.id,
+        name: w.name,
+        tasks: w.tasks,
+        concurrency: w.concurrency,
+        executing: w.executing,
+        freeSlots: Math.max(0, w.concurrency - w.executing),
+        startedAt: w.started_at.toISOString(),
+        lastSeenAt: w.last_seen_at.toISOString(),
+      })),
+    });
+  });
+
+  /** Queues of the environment's tasks: their concurrency limit and depth (queued and executing runs). */
+  app.get("/api/v1/queues", async (c) => {
+    const principal = c.get("principal");
+    authorize(principal, "read", [{ type: "queues" }]);
+    const { rows } = await engine.pool.query<{ name: string; concurrency_limit: number | null; queued: number; executing: number }>(
+      `WITH names AS (
+         SELECT queue AS name FROM tasks WHERE env_id = $1
+         UNION SELECT name FROM queues WHERE env_id = $1
+       )
+       SELECT n.name, q.concurrency_limit,
+         (SELECT count(*)::int FROM runs r WHERE r.env_id = $1 AND r.queue = n.name AND r.status = 'QUEUED') AS queued,
+         (SELECT count(*)::int FROM runs r WHERE r.env_id = $1 AND r.queue = n.name AND r.status = 'EXECUTING') AS executing
+       FROM names n LEFT JOIN queues q ON q.env_id = $1 AND q.name = n.name
+       ORDER BY n.name`,
+      [principal.envId],
+    );
+    return c.json({ data: rows.map((q) => ({ name: q.name, concurrencyLimit: q.concurrency_limit, queued: q.queued, executing: q.executing })) });
+  });
+
   app.post("/api/v2/runs/:runId/cancel", async (c) => {
     const principal = c.get("principal");
     const runId = c.req.param("runId");
