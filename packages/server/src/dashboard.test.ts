@@ -67,8 +67,11 @@ test("login, then runs triggered from code appear and move to COMPLETED without 
   assert.deepEqual(timeline, ["DELAYED", "QUEUED", "EXECUTING", "COMPLETED"]);
   const screenshot = process.env.RUNCAST_DASHBOARD_SCREENSHOT;
   if (screenshot) {
+    await tasks.trigger<typeof stepper>("stepper", { steps: 40, stepMs: 500 }, { tags: ["long", "demo"] });
+    await tasks.trigger("nobody-runs-this", {}, { tags: ["waiting"] });
     await page.goto(`${env.node.url}/#/`);
-    await page.locator("tr[data-run]").first().waitFor();
+    await page.locator('tr[data-status="EXECUTING"]').first().waitFor({ timeout: 10_000 });
+    await page.locator(`tr[data-run="${next.id}"][data-status="COMPLETED"]`).waitFor({ timeout: 10_000 });
     mkdirSync(dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: false });
   }

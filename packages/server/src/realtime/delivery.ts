@@ -7,7 +7,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Chunk } from "../sync/log.ts";
 import type { Shape } from "../sync/shape.ts";
-import { CACHE, CONTROL_MUST_REFETCH, HEADER, upToDateMessage } from "./protocol.ts";
+import { CACHE, CONTROL_MUST_REFETCH, HEADER, cacheControl, upToDateMessage } from "./protocol.ts";
 
 const OPEN = Buffer.from("[");
 const COMMA = Buffer.from(",");
@@ -39,7 +39,7 @@ export function sendPrepared(res: ServerResponse, status: number, headers: Outgo
 
 /** 409: the handle is unknown, retired or too far behind; the client starts over with `handle`. */
 export function sendMustRefetch(res: ServerResponse, base: OutgoingHttpHeaders, handle: string): void {
-  send(res, 409, { ...base, [HEADER.handle]: handle, "cache-control": CACHE.refetch }, REFETCH_BODY);
+  send(res, 409, { ...base, [HEADER.handle]: handle, "cache-control": cacheControl(base, CACHE.refetch) }, REFETCH_BODY);
 }
 
 /** `[` chunks… `,` tail `]` as pieces (the chunks' bytes are shared, not copied). */
@@ -104,7 +104,7 @@ export class SseReader {
     res.writeHead(200, {
       ...headers,
       "content-type": "text/event-stream",
-      "cache-control": CACHE.sse,
+      "cache-control": cacheControl(headers, CACHE.sse),
       connection: "keep-alive",
       [HEADER.offset]: this.#text,
     });

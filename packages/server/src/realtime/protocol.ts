@@ -50,6 +50,15 @@ export const CACHE = {
   error: "no-store",
 } as const;
 
+/**
+ * The cache-control of a response: `fallback`, unless the front door set its own in the base headers (the
+ * realtime run routes answer `no-store`: their responses depend on the caller's token, trigger-wire §3.6).
+ */
+export function cacheControl(base: Readonly<Record<string, unknown>>, fallback: string): string {
+  const own = base["cache-control"];
+  return typeof own === "string" ? own : fallback;
+}
+
 /** Long-poll windows start here (seconds), as Electric's cursor does, so concurrent polls share URLs. */
 const CURSOR_EPOCH_MS = Date.UTC(2024, 9, 9);
 

@@ -65,6 +65,9 @@ test("skipColumns removes payload and output, from the query or from the token",
   const viaToken = await readUntil(runs.subscribeToRun<typeof echo>(handle.id, { accessToken: token }), finished);
   assert.equal(viaToken.at(-1)?.payload, undefined, "the token's skipColumns apply");
   assert.deepEqual(viaToken.at(-1)?.output, { echoed: "secret" });
+  const plain = await fetch(`${env.node.url}/realtime/v1/runs/${handle.id}?offset=-1`, { headers: { authorization: `Bearer ${env.node.secretKey}` } });
+  assert.equal(plain.headers.get("cache-control"), "no-store", "what a token may read is never cached");
+  await plain.body?.cancel();
   const refused = await fetch(`${env.node.url}/realtime/v1/runs/${handle.id}?offset=-1&skipColumns=payloads`, { headers: { authorization: `Bearer ${env.node.secretKey}` } });
   assert.equal(refused.status, 400);
   assert.match(await refused.text(), /payloads/);

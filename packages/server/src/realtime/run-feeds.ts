@@ -33,8 +33,11 @@ const SSE_OPEN_MS = 60_000;
 const SSE_KEEPALIVE_MS = 21_000;
 const SSE_STALL_MS = 30_000;
 
-/** The serving context of one request: the raw response, its CORS headers, limits. */
-export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape?: (shape: Shape) => void): ServeContext {
+/**
+ * The serving context of one request: the raw response, its CORS headers, limits. `noStore` for the realtime
+ * run routes: what they answer depends on the caller's token, so nothing may cache it (trigger-wire §3.6).
+ */
+export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape?: (shape: Shape) => void, noStore = false): ServeContext {
   const principal = c.get("principal");
   return {
     registry: deps.registry,
@@ -45,7 +48,7 @@ export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape
     maxResponseBytes: 1024 * 1024,
     sse: { openMs: SSE_OPEN_MS, keepAliveMs: SSE_KEEPALIVE_MS, stallMs: SSE_STALL_MS, maxUnsentBytes: deps.sseMaxUnsentBytes },
     res: c.env.outgoing,
-    headers: rawResponseHeaders(c.env.incoming.headers.origin),
+    headers: { ...rawResponseHeaders(c.env.incoming.headers.origin), ...(noStore ? { "cache-control": "no-store" } : {}) },
     ...(authorizeShape ? { authorize: authorizeShape } : {}),
   };
 }
@@ -157,7 +160,7 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
       const run = await getRun(deps.pool, principal.envId, runId);
       authorize(principal, "read", runResources(run));
     }
-    return serveShape(def, query, serveContext(deps, c, authorizeRunShape(principal)));
+    return serveShape(def, query, serveContext(deps, c, authorizeRunShape(principal), true));
   });
 
   /**
@@ -199,7 +202,7 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
     const def = runsDefinition(where.join(" AND "), params, skipOf(c));
     const shape = await deps.registry.resolve(def);
     remember(shape.handle, from);
-    return serveShape(def, query, serveContext(deps, c));
+    return serveShape(def, query, serveContext(deps, c, undefined, true));
   });
 
   app.get("/realtime/v1/batches/:batchId", async (c) => {
@@ -213,7 +216,7 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
       const { rowCount } = await deps.pool.query("SELECT 1 FROM batches WHERE id = $1 AND env_id = $2", [batchId, principal.envId]);
       if (!rowCount) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment`);
     }
-    return serveShape(def, query, serveContext(deps, c));
+    return serveShape(def, query, serveContext(deps, c, undefined, true));
   });
 
   return app;

@@ -8,7 +8,7 @@ import type { Chunk } from "../sync/log.ts";
 import { longPollDeadlines } from "./deadlines.ts";
 import { bodyPieces, send, sendMustRefetch, sendPrepared, SseReader, type SseOptions } from "./delivery.ts";
 import type { SubscriptionLimiter } from "./limits.ts";
-import { CACHE, HEADER, PARAM, nextCursor, upToDateMessage } from "./protocol.ts";
+import { CACHE, HEADER, PARAM, cacheControl, nextCursor, upToDateMessage } from "./protocol.ts";
 
 export interface ShapeQuery {
   offset: string | undefined;
@@ -98,7 +98,7 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
           [HEADER.schema]: shape.schemaHeader,
           [HEADER.upToDate]: "",
           [HEADER.hasData]: String(pieces.length > 0),
-          "cache-control": CACHE.nonLive,
+          "cache-control": cacheControl(base, CACHE.nonLive),
           etag: `"${handle}:${q.offset}:${at}"`,
         },
         bodyPieces(pieces, upToDateMessage(registry.lastLsn)),
@@ -126,7 +126,7 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
           [HEADER.schema]: shape.schemaHeader,
           ...(read.upToDate ? { [HEADER.upToDate]: "" } : {}),
           [HEADER.hasData]: String(read.chunks.length > 0),
-          "cache-control": CACHE.nonLive,
+          "cache-control": cacheControl(base, CACHE.nonLive),
           etag: `"${handle}:${q.offset}:${read.offset}"`,
         },
         bodyPieces(read.chunks, read.upToDate ? upToDateMessage(registry.lastLsn) : undefined),
@@ -191,7 +191,7 @@ function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: str
       send(
         res,
         200,
-        { ...headers, [HEADER.offset]: offset, [HEADER.upToDate]: "", [HEADER.hasData]: "false", "cache-control": CACHE.live, etag: `"${headers[HEADER.handle] as string}:${text}:${offset}:${Date.now()}"` },
+        { ...headers, [HEADER.offset]: offset, [HEADER.upToDate]: "", [HEADER.hasData]: "false", "cache-control": cacheControl(headers, CACHE.live), etag: `"${headers[HEADER.handle] as string}:${text}:${offset}:${Date.now()}"` },
         Buffer.from(`[${upToDateMessage(registry.lastLsn)}]`),
       );
       return;
@@ -250,7 +250,7 @@ function sharedLiveResponse(shape: Shape, base: OutgoingHttpHeaders, chunks: rea
       [HEADER.offset]: last.offset,
       [HEADER.upToDate]: "",
       [HEADER.hasData]: "true",
-      "cache-control": CACHE.live,
+      "cache-control": cacheControl(base, CACHE.live),
       etag: `"${handle as string}:${text}:${last.offset}"`,
     },
     body,
