@@ -16,6 +16,13 @@ import type { stepper } from "../../server/src/testing/tasks/compat.ts";
 
 const skip = SKIP_WITHOUT_CHROMIUM;
 const PAGE_DIR = fileURLToPath(new URL("./test-page/", import.meta.url));
+/** React 18 (test-only workspace packages/react-18-check): the hooks page is built a second time against it. */
+const REACT_18 = fileURLToPath(new URL("../../react-18-check/node_modules/", import.meta.url));
+/** The hooks page under each React major: its path on the test site. */
+const REACTS = [
+  { major: "19", path: "" },
+  { major: "18", path: "r18/" },
+] as const;
 
 const env = useNodeWithWorker();
 let browser: Browser | undefined;
@@ -32,6 +39,19 @@ before(async () => {
     configFile: false,
     logLevel: "warn",
     build: { outDir, emptyOutDir: true, rollupOptions: { input: { index: join(PAGE_DIR, "index.html"), official: join(PAGE_DIR, "official.html") } } },
+  });
+  await build({
+    root: PAGE_DIR,
+    base: "/r18/",
+    configFile: false,
+    logLevel: "warn",
+    resolve: {
+      alias: [
+        { find: /^react-dom(\/.*)?$/, replacement: `${REACT_18}react-dom$1` },
+        { find: /^react(\/.*)?$/, replacement: `${REACT_18}react$1` },
+      ],
+    },
+    build: { outDir: join(outDir, "r18"), emptyOutDir: true, rollupOptions: { input: { index: join(PAGE_DIR, "index.html") } } },
   });
   const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
   site = createServer((req, res) => {
@@ -65,53 +85,56 @@ async function open(path: string, query: Record<string, string>): Promise<{ page
   return { page, requests, errors };
 }
 
-test("useRealtimeRun: two components on one run share a connection, see progress, fire onComplete once, then stop fetching", { skip }, async () => {
-  // Delayed, so that the page is watching before the steps start.
-  const handle = await tasks.trigger<typeof stepper>("stepper", { steps: 6, stepMs: 200 }, { delay: "2s" });
-  const token = await auth.createPublicToken({ scopes: { read: { runs: [handle.id] } } });
-  const { page, requests, errors } = await open("index.html", { run: handle.id, token });
-  const progress = new Set<string>();
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const [status, p] = await page.locator('[data-testid="run-a"]').evaluate((el) => [el.getAttribute("data-status"), el.getAttribute("data-progress")]);
-    if (p) progress.add(p);
-    if (status === "COMPLETED") break;
-    assert.ok(Date.now() < deadline, `the run did not reach COMPLETED in the page (last: ${status})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal(await page.locator('[data-testid="run-b"]').getAttribute("data-status"), "COMPLETED");
-  assert.ok(progress.size >= 2, `the progress bar moved: ${[...progress].join(", ")}`);
-  await page.waitForTimeout(300);
-  const completions = await page.evaluate(() => (window as unknown as { __runcast: { completions: string[] } }).__runcast.completions);
-  assert.deepEqual(completions.sort(), [`a:${handle.id}:COMPLETED`, `b:${handle.id}:COMPLETED`], "onComplete fired once per component");
-  const initial = requests.filter((u) => u.includes("offset=-1"));
-  assert.equal(initial.length, 1, `one connection for two components (StrictMode included): ${initial.join(" ")}`);
-  const before = requests.length;
-  await page.waitForTimeout(1_500);
-  assert.equal(requests.length, before, "nothing is fetched after the run finished");
-  await page.evaluate(() => (window as unknown as { __runcast: { unmount(): void } }).__runcast.unmount());
-  await page.waitForTimeout(300);
-  assert.equal(await page.evaluate(() => (window as unknown as { __runcast: { openFeeds(): number } }).__runcast.openFeeds()), 0, "no subscription left after unmount");
-  assert.deepEqual(errors, []);
-  await page.close();
-});
+for (const react of REACTS) {
+  test(`React ${react.major}: useRealtimeRun: two components on one run share a connection, see progress, fire onComplete once, then stop fetching`, { skip }, async () => {
+    // Delayed, so that the page is watching before the steps start.
+    const handle = await tasks.trigger<typeof stepper>("stepper", { steps: 6, stepMs: 200 }, { delay: "2s" });
+    const token = await auth.createPublicToken({ scopes: { read: { runs: [handle.id] } } });
+    const { page, requests, errors } = await open(`${react.path}index.html`, { run: handle.id, token });
+    assert.equal((await page.evaluate(() => document.body.dataset.react))?.split(".")[0], react.major);
+    const progress = new Set<string>();
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const [status, p] = await page.locator('[data-testid="run-a"]').evaluate((el) => [el.getAttribute("data-status"), el.getAttribute("data-progress")]);
+      if (p) progress.add(p);
+      if (status === "COMPLETED") break;
+      assert.ok(Date.now() < deadline, `the run did not reach COMPLETED in the page (last: ${status})`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await page.locator('[data-testid="run-b"]').getAttribute("data-status"), "COMPLETED");
+    assert.ok(progress.size >= 2, `the progress bar moved: ${[...progress].join(", ")}`);
+    await page.waitForTimeout(300);
+    const completions = await page.evaluate(() => (window as unknown as { __runcast: { completions: string[] } }).__runcast.completions);
+    assert.deepEqual(completions.sort(), [`a:${handle.id}:COMPLETED`, `b:${handle.id}:COMPLETED`], "onComplete fired once per component");
+    const initial = requests.filter((u) => u.includes("offset=-1"));
+    assert.equal(initial.length, 1, `one connection for two components (StrictMode included): ${initial.join(" ")}`);
+    const before = requests.length;
+    await page.waitForTimeout(1_500);
+    assert.equal(requests.length, before, "nothing is fetched after the run finished");
+    await page.evaluate(() => (window as unknown as { __runcast: { unmount(): void } }).__runcast.unmount());
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => (window as unknown as { __runcast: { openFeeds(): number } }).__runcast.openFeeds()), 0, "no subscription left after unmount");
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 
-test("useRealtimeRunsWithTag: a new array literal on every render keeps one subscription; later runs appear and complete", { skip }, async () => {
-  const tag = `react_${Date.now().toString(36)}`;
-  const first = await tasks.trigger<typeof stepper>("stepper", { steps: 1 }, { tags: [tag] });
-  const token = await auth.createPublicToken({ scopes: { read: { tags: [tag] } } });
-  const { page, requests, errors } = await open("index.html", { tag, token });
-  await page.locator(`[data-id="${first.id}"][data-status="COMPLETED"]`).waitFor({ timeout: 20_000 });
-  const later = await tasks.trigger<typeof stepper>("stepper", { steps: 2 }, { tags: [tag] });
-  await page.locator(`[data-id="${later.id}"][data-status="COMPLETED"]`).waitFor({ timeout: 20_000 });
-  const ticks = Number(await page.locator('[data-testid="tag-runs"]').getAttribute("data-ticks"));
-  assert.ok(ticks >= 5, `the component re-rendered several times with new arrays (${ticks})`);
-  const starts = requests.filter((u) => u.includes("offset=-1"));
-  assert.equal(starts.length, 1, `re-renders with new arrays did not resubscribe: ${starts.length} starts`);
-  assert.equal(await page.locator("[data-id]").count(), 2);
-  assert.deepEqual(errors, []);
-  await page.close();
-});
+  test(`React ${react.major}: useRealtimeRunsWithTag: a new array literal on every render keeps one subscription; later runs appear and complete`, { skip }, async () => {
+    const tag = `react${react.major}_${Date.now().toString(36)}`;
+    const first = await tasks.trigger<typeof stepper>("stepper", { steps: 1 }, { tags: [tag] });
+    const token = await auth.createPublicToken({ scopes: { read: { tags: [tag] } } });
+    const { page, requests, errors } = await open(`${react.path}index.html`, { tag, token });
+    await page.locator(`[data-id="${first.id}"][data-status="COMPLETED"]`).waitFor({ timeout: 20_000 });
+    const later = await tasks.trigger<typeof stepper>("stepper", { steps: 2 }, { tags: [tag] });
+    await page.locator(`[data-id="${later.id}"][data-status="COMPLETED"]`).waitFor({ timeout: 20_000 });
+    const ticks = Number(await page.locator('[data-testid="tag-runs"]').getAttribute("data-ticks"));
+    assert.ok(ticks >= 5, `the component re-rendered several times with new arrays (${ticks})`);
+    const starts = requests.filter((u) => u.includes("offset=-1"));
+    assert.equal(starts.length, 1, `re-renders with new arrays did not resubscribe: ${starts.length} starts`);
+    assert.equal(await page.locator("[data-id]").count(), 2);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+}
 
 test("useRealtimeBatch shows every run of a batch; useRealtimeTaskTrigger triggers with a one-time token and watches the run", { skip }, async () => {
   const batch = await tasks.batchTrigger<typeof stepper>("stepper", [{ payload: { steps: 1 } }, { payload: { steps: 2 } }]);

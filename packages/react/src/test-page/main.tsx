@@ -1,5 +1,5 @@
 // A page for the browser tests of @runcast/react (react.test.ts): what it shows is read from data-* attributes.
-import { StrictMode, useEffect, useState } from "react";
+import { StrictMode, useEffect, useState, version } from "react";
 import { createRoot } from "react-dom/client";
 import { RuncastProvider, openFeeds, useRealtimeBatch, useRealtimeRun, useRealtimeRunsWithTag, useRealtimeTaskTrigger } from "../index.ts";
 
@@ -90,6 +90,7 @@ function App() {
   );
 }
 
+document.body.dataset.react = version;
 const root = createRoot(document.getElementById("root") as HTMLElement);
 root.render(
   <StrictMode>
