@@ -122,6 +122,20 @@ test("1,000 runs on screen: all render, and a change to one still shows within m
   await fetch(`${env.node.url}/api/v2/runs/${target}/cancel`, { method: "POST", headers: { authorization: `Bearer ${env.node.secretKey}` } });
   await page.locator(`tr[data-run="${target}"][data-status="CANCELED"]`).waitFor({ timeout: 10_000 });
   process.stdout.write(`# with 1,000 runs on screen, a cancel showed in the list after ${Date.now() - started} ms\n`);
+  // Filters: status within the tag's runs, then the environment's feed by status and by task.
+  await page.getByLabel("Status").selectOption("CANCELED");
+  await page.locator('table.runs[data-count="1"]').waitFor({ timeout: 10_000 });
+  await page.getByLabel("Tag").fill("");
+  await page.getByLabel("Status").selectOption("COMPLETED");
+  await page.locator("table.runs tr[data-run]").first().waitFor({ timeout: 10_000 });
+  const statuses = await page.locator("table.runs tr[data-run]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")));
+  assert.ok(statuses.length > 0 && statuses.every((st) => st === "COMPLETED"), JSON.stringify(statuses));
+  await page.getByLabel("Status").selectOption("");
+  await page.getByLabel("Task").first().selectOption("inspect");
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("table.runs tr[data-run] td:nth-child(3)")];
+    return rows.length > 0 && rows.every((td) => td.textContent === "inspect");
+  }, undefined, { timeout: 10_000 });
   assert.deepEqual(errors, []);
   await page.close();
 });
