@@ -13,6 +13,7 @@ import { keyRoutes } from "./api/key-routes.ts";
 import { authRoutes } from "./api/auth-routes.ts";
 import { packetRoutes, packetStoreRoutes } from "./api/packet-routes.ts";
 import { dashboardRoutes } from "./dashboard.ts";
+import { environmentRoutes } from "./api/environment-routes.ts";
 import type { Engine } from "./engine/engine.ts";
 import { ILLEGAL_TRANSITION } from "./engine/transitions.ts";
 import { RuncastError, badRequest } from "./errors.ts";
@@ -135,6 +136,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     shapeEnvironments: deps.shapeEnvironments,
   };
   app.route("/", runRoutes(deps.engine, deps.keys));
+  app.route("/", environmentRoutes(deps.engine));
   app.route("/", batchRoutes(deps.engine, deps.keys));
   app.route("/", workerRoutes(deps.engine, deps.shutdown));
   app.route("/", metadataRoutes(deps.engine));
