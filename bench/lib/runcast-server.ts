@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -52,6 +52,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The server key of this bench run's servers (random per run, like a deployment's shared RUNCAST_SERVER_KEY). */
+const BENCH_SERVER_KEY = randomBytes(32).toString("base64");
+
 /** A secret key of the documented form: `tr_dev_` and 24 letters or digits. */
 export function benchSecretKey(): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -81,6 +84,8 @@ export async function startRuncastServer(opts: RuncastServerOptions): Promise<Ru
         ...process.env,
         DATABASE_URL: opts.databaseUrl,
         RUNCAST_SECRET_KEY: secretKey,
+        // Every server of one bench run shares the database, so they share its server key too.
+        RUNCAST_SERVER_KEY: BENCH_SERVER_KEY,
         RUNCAST_HOST: "127.0.0.1",
         RUNCAST_DATA_DIR: dataDir,
         RUNCAST_MAX_SUBSCRIPTIONS: String(opts.maxSubscriptions),

@@ -1,0 +1,175 @@
+/**
+ * The benchmark harness (`npm run bench`): every measurement side by side with the floor measured in the same
+ * run, on a throw-away PostgreSQL and server started here. Writes the result JSON, BENCHMARKS.md (tables, the
+ * machine, the exact command, and an honest reading) and a latency chart (SVG, drawn with Vega-Lite).
+ *
+ *   npm run bench                 full
+ *   npm run bench -- --quick      quick (under 2 minutes)
+ *   npm run bench -- --tiny       tiny numbers (the test suite runs this so the harness cannot rot)
+ *   --out DIR                     where results, chart and markdown go (default: bench/results, BENCHMARKS.md)
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { FANOUT_TARGETS, type FanoutResult } from "./fanout.ts";
+import { LATENCY_TARGETS, type LatencyKindResult, type LatencyResult } from "./latency.ts";
+import { runIfMain, stdoutLog } from "./lib/cli.ts";
+import { REPO_ROOT } from "./lib/procs.ts";
+import { RESULTS_DIR, defaultResultPath, fmtMs, fmtRatio, writeJson } from "./lib/report.ts";
+import { runSyncBench, type SyncBenchResult } from "./sync.ts";
+
+type Mode = "full" | "quick" | "tiny";
+
+/** Sizes of each mode (tiny: seconds, only so that every part runs). */
+const MODES: Record<Mode, { latency: { samples?: string }; fanout: { n?: string; rounds?: string; generators?: string } }> = {
+  full: { latency: {}, fanout: {} },
+  quick: { latency: {}, fanout: {} },
+  tiny: { latency: { samples: "8" }, fanout: { n: "40", rounds: "2", generators: "1" } },
+};
+
+/** A markdown table: first row is the header. */
+function md(rows: string[][]): string {
+  const [head, ...body] = rows;
+  return [`| ${(head ?? []).join(" | ")} |`, `|${(head ?? []).map(() => "---").join("|")}|`, ...body.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+const LATENCY_NAMES: [keyof Pick<LatencyResult, "runcast" | "pgoutput" | "relay" | "notify">, string][] = [
+  ["runcast", "Runcast, held /v1/shape long-poll"],
+  ["pgoutput", "floor: pgoutput client in the writer's process"],
+  ["relay", "floor: pgoutput → bare HTTP relay process"],
+  ["notify", "LISTEN/NOTIFY"],
+];
+
+/** The latency chart: p50, p90, p99 and max of each subscriber kind, from the UPDATE's send (ms). */
+export async function latencyChart(r: LatencyResult): Promise<string> {
+  const vega = await import("vega");
+  const { compile } = await import("vega-lite");
+  const values = LATENCY_NAMES.flatMap(([key, name]) => {
+    const s = (r[key] as LatencyKindResult).fromSend;
+    return (["p50", "p90", "p99", "max"] as const).map((p) => ({ subscriber: name, percentile: p, ms: Math.round(s[p] * 100) / 100 }));
+  });
+  const spec = compile({
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "Commit → subscriber latency (ms, from the UPDATE's send)",
+    width: 520,
+    height: 220,
+    data: { values },
+    mark: "bar",
+    encoding: {
+      y: { field: "subscriber", type: "nominal", title: null, sort: null, axis: { labelLimit: 320 } },
+      x: { field: "ms", type: "quantitative", title: "ms" },
+      yOffset: { field: "percentile", sort: ["p50", "p90", "p99", "max"] },
+      color: { field: "percentile", type: "nominal", sort: ["p50", "p90", "p99", "max"] },
+    },
+    config: { background: "white", font: "sans-serif" },
+  } as Parameters<typeof compile>[0]).spec;
+  const view = new vega.View(vega.parse(spec), { renderer: "none" });
+  return view.toSVG();
+}
+
+function latencySection(r: LatencyResult, chartPath: string | undefined): string {
+  const rows = [["subscriber", "p50", "p99", "max", "p50 ÷ pgoutput floor"]];
+  for (const [key, name] of LATENCY_NAMES) {
+    const k = r[key] as LatencyKindResult;
+    rows.push([name, fmtMs(k.fromSend.p50), fmtMs(k.fromSend.p99), fmtMs(k.fromSend.max), fmtRatio(k.fromSend.p50 / r.pgoutput.fromSend.p50)]);
+  }
+  const met = r.ratioP50 <= LATENCY_TARGETS.p50Ratio;
+  return [
+    "## 1. Commit → subscriber latency",
+    "",
+    "One subscriber of each kind waits for a row change; the time runs from just before the `UPDATE` is sent until the subscriber has the change (ms).",
+    "",
+    md(rows),
+    "",
+    chartPath ? `![Latency by subscriber](${chartPath})\n` : "",
+    `Runcast ÷ pgoutput floor: p50 ${fmtRatio(r.ratioP50)} (target ≤ ${LATENCY_TARGETS.p50Ratio}: ${met ? "met" : "**missed**"}), p99 ${fmtRatio(r.ratioP99)}; Runcast ÷ relay floor p50 ${fmtRatio(r.relayRatioP50)}.`,
+    met
+      ? ""
+      : "Reading: the in-process pgoutput client sees the change inside the writer's process; any server must add a process hop and an HTTP response. The relay floor (pgoutput plus a bare HTTP long-poll in its own process) measures that hop, and Runcast's ratio to it is the cost of Runcast itself.",
+  ].join("\n");
+}
+
+function fanoutSection(results: FanoutResult[]): string {
+  const rows = [["server", "held requests", "p50 (ms)", "p99 (ms)", "max (ms)", "RSS per held (KiB)", "server CPU per round (ms)"]];
+  for (const r of results) {
+    for (const t of [r.runcast, r.floor]) {
+      if (!t) continue;
+      rows.push([
+        t.target === "runcast" ? "Runcast /v1/shape" : "floor: bare node:http",
+        String(t.n),
+        fmtMs(t.fromSend.p50),
+        fmtMs(t.fromSend.p99),
+        fmtMs(t.fromSend.max),
+        t.memory.perHeldKb.toFixed(1),
+        String(t.cpuMsPerRound.server),
+      ]);
+    }
+  }
+  const ratios = results
+    .filter((r) => r.ratioMedianRoundP99 !== undefined)
+    .map((r) => `N = ${r.n}: p99 ÷ floor ${fmtRatio(r.ratioMedianRoundP99 ?? Number.NaN)} (target ≤ ${FANOUT_TARGETS.p99Ratio})`);
+  return [
+    "## 2. Fan-out",
+    "",
+    "One commit reaches N held long-polls; the floor is a bare Node server answering as many held requests with one pre-encoded body.",
+    "",
+    md(rows),
+    "",
+    ratios.join("; ") + ".",
+  ].join("\n");
+}
+
+/** BENCHMARKS.md from one run. */
+export function benchmarksMarkdown(r: SyncBenchResult, mode: Mode, command: string, chartPath: string | undefined): string {
+  const e = r.environment;
+  return [
+    "# Benchmarks",
+    "",
+    `Measured by \`${command}\` on ${r.date} (${mode}, ${r.durationS} s), commit ${e.commit ?? "unknown"}${e.uncommittedInPackages ? ` with ${e.uncommittedInPackages} uncommitted files in packages/` : ""}.`,
+    `Machine: ${e.cpus} × ${e.cpuModel ?? "?"}, ${e.totalMemMb} MiB, ${e.platform}, Node ${e.node}; load at start ${e.loadavgAtStart.join(" ")}.`,
+    "Every figure comes with a floor measured in the same run, on the same machine: compare the ratios, not the milliseconds. Rerun it on your own hardware with the command above (`bench/README.md` explains each part).",
+    "",
+    r.latency ? latencySection(r.latency, chartPath) : "## 1. Commit → subscriber latency\n\nNot measured in this run.",
+    "",
+    r.fanout ? fanoutSection(r.fanout) : "## 2. Fan-out\n\nNot measured in this run.",
+    "",
+    "## 3. Throughput",
+    "",
+    "Not measured yet by this harness: run-state changes per second against the raw pgoutput ceiling, trigger calls per second, and no-op runs per second through the worker come next.",
+    "",
+    "## 4. Catch-up",
+    "",
+    "Not measured yet by this harness: a subscriber 100,000 changes behind (within and past the log budget) and memory while 1,000,000 changes flow come next.",
+    "",
+  ].join("\n");
+}
+
+export async function runBench(mode: Mode, outDir: string | undefined, log: (line: string) => void): Promise<{ result: SyncBenchResult; json: string; markdown: string; chart?: string }> {
+  const sizes = MODES[mode];
+  const result = await runSyncBench({
+    quick: mode !== "full",
+    only: undefined,
+    latency: { quick: mode !== "full", ...sizes.latency },
+    fanout: { quick: mode !== "full", ...sizes.fanout },
+    log,
+  });
+  const date = new Date(result.date);
+  const json = writeJson(outDir ? join(outDir, "bench.json") : defaultResultPath("bench", date), result);
+  const markdown = outDir ? join(outDir, "BENCHMARKS.md") : join(REPO_ROOT, "BENCHMARKS.md");
+  let chart: string | undefined;
+  if (result.latency) {
+    chart = outDir ? join(outDir, "latency.svg") : join(RESULTS_DIR, "latency.svg");
+    mkdirSync(join(chart, ".."), { recursive: true });
+    writeFileSync(chart, await latencyChart(result.latency));
+  }
+  const command = `npm run bench${mode === "full" ? "" : ` -- --${mode}`}`;
+  writeFileSync(markdown, benchmarksMarkdown(result, mode, command, chart ? relative(join(markdown, ".."), chart) : undefined));
+  return { result, json, markdown, ...(chart ? { chart } : {}) };
+}
+
+runIfMain(import.meta.url, async () => {
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, tiny: { type: "boolean" }, out: { type: "string" } }, strict: true });
+  const mode: Mode = values.tiny ? "tiny" : values.quick ? "quick" : "full";
+  const { result, json, markdown, chart } = await runBench(mode, values.out, stdoutLog);
+  stdoutLog(`\n${result.durationS} s; results: ${json}; ${markdown}${chart ? `; chart: ${chart}` : ""}`);
+});
