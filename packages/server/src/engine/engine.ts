@@ -82,7 +82,9 @@ export class Engine {
         });
         if (!result.isCached && !("replayed" in result)) {
           if (result.status === "QUEUED") this.notifyQueued([req.envId]);
-          else this.scheduleSoon();
+          // The scheduler has something to do sooner only for a delay or a ttl (a run waiting for a deployment
+          // without a ttl waits for a worker, not for time): not one sweep per trigger.
+          else if (result.status === "DELAYED" || req.options.ttlMs !== undefined) this.scheduleSoon();
         }
         return result;
       } catch (err) {

@@ -22,6 +22,9 @@ const FINAL_SQL = [...FINAL_STATUSES].map((s) => `'${s}'`).join(",");
  * while attempts remain). Rather than polling on an interval, it sleeps until the next due time in the
  * database (capped), and `nudge()` wakes it when this node schedules something sooner.
  */
+/** Retention and the cleanup of spent keys run at most this often. */
+const HOUSEKEEPING_EVERY_MS = 5_000;
+
 export class Scheduler {
   readonly #pool: pg.Pool;
   readonly #rates: CostRates;
@@ -32,6 +35,7 @@ export class Scheduler {
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
+  #lastHousekeeping = 0;
 
   constructor(
     pool: pg.Pool,
@@ -124,6 +128,9 @@ export class Scheduler {
    * history with them). Subscribers see the deletes like any other change.
    */
   async #deleteOldRuns(): Promise<void> {
+    // Housekeeping, not timing: at most every few seconds, however often the scheduler is nudged.
+    if (Date.now() - this.#lastHousekeeping < HOUSEKEEPING_EVERY_MS) return;
+    this.#lastHousekeeping = Date.now();
     // Ids of applied metadata flushes are needed only while the flush may be retried.
     await this.#pool.query(`DELETE FROM metadata_batches WHERE at < ${NOW} - interval '1 hour'`);
     // A used one-time token is refused for its expiry anyway once it has expired.

@@ -83,7 +83,7 @@ interface TaskRow {
 async function findTask(client: pg.PoolClient, envId: string, taskId: string, workerTimeoutMs: number): Promise<TaskRow | null> {
   // Serialised with worker registration for this task (workers.ts lockTasks): a run inserted while a worker
   // registers is either seen by the registration's release or sees the worker.
-  await lockTasks(client, envId, [taskId]);
+  await lockTasks(client, envId, [taskId], "shared");
   const { rows } = await client.query<TaskRow>(
     `SELECT t.queue, t.config,
        EXISTS (SELECT 1 FROM workers w WHERE w.env_id = t.env_id AND $2 = ANY (w.tasks)

@@ -78,9 +78,12 @@ export function parseRegistration(body: unknown): WorkerRegistration {
  * status) and a worker becoming available for it (releasing the waiting runs). Transaction-scoped advisory
  * locks, taken in one order.
  */
-export async function lockTasks(client: pg.ClientBase, envId: string, taskIds: readonly string[]): Promise<void> {
+export async function lockTasks(client: pg.ClientBase, envId: string, taskIds: readonly string[], mode: "exclusive" | "shared" = "exclusive"): Promise<void> {
+  // Triggers share the lock (they never conflict with each other, so they commit in parallel); a worker
+  // becoming available for the task takes it alone, so it waits for triggers in flight and they wait for it.
+  const fn = mode === "shared" ? "pg_advisory_xact_lock_shared" : "pg_advisory_xact_lock";
   for (const id of [...new Set(taskIds)].sort()) {
-    await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`runcast-task:${envId}:${id}`]);
+    await client.query(`SELECT ${fn}(hashtextextended($1, 0))`, [`runcast-task:${envId}:${id}`]);
   }
 }
 
