@@ -18,10 +18,11 @@ import { REPO_ROOT } from "./lib/procs.ts";
 import { RESULTS_DIR, defaultResultPath, fmtMs, fmtRatio, writeJson } from "./lib/report.ts";
 import { runSyncBench, type SyncBenchResult } from "./sync.ts";
 import { THROUGHPUT_MODES, runThroughput, type ThroughputResult } from "./throughput.ts";
+import { CATCHUP_MODES, runCatchup, type CatchupResult } from "./catchup.ts";
 import { benchDatabase } from "./lib/cli.ts";
 
 /** One harness run: the sync engine parts, then throughput. */
-export type BenchResult = SyncBenchResult & { throughput?: ThroughputResult };
+export type BenchResult = SyncBenchResult & { throughput?: ThroughputResult; catchup?: CatchupResult };
 
 type Mode = "full" | "quick" | "tiny";
 
@@ -141,6 +142,25 @@ function throughputSection(t: ThroughputResult): string {
   ].join("\n");
 }
 
+function catchupSection(c: CatchupResult): string {
+  const row = (name: string, k: CatchupResult["withinBudget"]) => [name, k.outcome, String(k.read), String(k.msToCurrent)];
+  return [
+    "## 4. Catch-up",
+    "",
+    `A /v1/shape subscriber stops reading while ${c.config.changes} row changes commit (transactions of ${c.config.rows}), then resumes from its offset.`,
+    "",
+    md([
+      ["case", "what the subscriber got", "changes read", "ms to up to date"],
+      row(`within the log budget (${c.config.largeBudgetBytes / 2 ** 20} MiB)`, c.withinBudget),
+      row(`past it (a ${c.config.smallBudgetBytes / 1024} KiB budget)`, c.pastBudget),
+    ]),
+    "",
+    "The log's budget is set with RUNCAST_SHAPE_LOG_BYTES (16 MiB by default, about 90,000 changes of this table): the first case uses a budget that holds what the subscriber missed.",
+    "",
+    `Memory: while ${c.config.flow} changes flowed through a shape with a live reader, the server's RSS went from ${c.flowRssMb.before} MiB to at most ${c.flowRssMb.max} MiB (the log's byte budget bounds what a shape keeps).`,
+  ].join("\n");
+}
+
 export function benchmarksMarkdown(r: BenchResult, mode: Mode, command: string, chartPath: string | undefined): string {
   const e = r.environment;
   return [
@@ -156,9 +176,7 @@ export function benchmarksMarkdown(r: BenchResult, mode: Mode, command: string, 
     "",
     r.throughput ? throughputSection(r.throughput) : "## 3. Throughput\n\nNot measured in this run.",
     "",
-    "## 4. Catch-up",
-    "",
-    "Not measured yet by this harness: a subscriber 100,000 changes behind (within and past the log budget) and memory while 1,000,000 changes flow come next.",
+    r.catchup ? catchupSection(r.catchup) : "## 4. Catch-up\n\nNot measured in this run.",
     "",
   ].join("\n");
 }
@@ -176,6 +194,7 @@ export async function runBench(mode: Mode, outDir: string | undefined, log: (lin
   const db = await benchDatabase(log);
   try {
     result.throughput = await runThroughput({ databaseUrl: db.url, ...THROUGHPUT_MODES[mode], log });
+    result.catchup = await runCatchup({ databaseUrl: db.url, ...CATCHUP_MODES[mode], log });
   } finally {
     await db.stop();
   }

@@ -28,6 +28,8 @@ export interface RuncastServerOptions {
   nodeFlags?: string[];
   /** Let the bench trigger full GCs with SIGUSR2 (for memory readings). */
   gcOnSignal?: boolean;
+  /** More environment for the server (e.g. RUNCAST_SHAPE_LOG_BYTES). */
+  env?: Record<string, string>;
 }
 
 export interface RuncastServer {
@@ -91,6 +93,7 @@ export async function startRuncastServer(opts: RuncastServerOptions): Promise<Ru
         RUNCAST_MAX_SUBSCRIPTIONS: String(opts.maxSubscriptions),
         RUNCAST_LONG_POLL_MS: String(opts.longPollMs),
         RUNCAST_NODE_ID: opts.nodeId ?? "bench",
+        ...opts.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     }),

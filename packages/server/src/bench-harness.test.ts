@@ -17,6 +17,9 @@ test("npm run bench -- --tiny writes BENCHMARKS.md with every section, the resul
     await promisify(execFile)(process.execPath, ["--import", "tsx", HARNESS, "--tiny", "--out", out], { timeout: 180_000 });
     const md = readFileSync(join(out, "BENCHMARKS.md"), "utf8");
     for (const heading of ["## 1. Commit → subscriber latency", "## 2. Fan-out", "## 3. Throughput", "## 4. Catch-up"]) assert.ok(md.includes(heading), heading);
+    assert.match(md, /within the log budget \(64 MiB\) \| resumed \| 2000 \|/, "a subscriber within the budget reads exactly what it missed");
+    assert.match(md, /past it \(a 1024 KiB budget\) \| (409 and resync|resumed) \|/);
+    assert.match(md, /trigger calls \(HTTP API → run row\) \| \d+ \|/);
     assert.match(md, /Machine: \d+ ×/);
     assert.match(md, /npm run bench -- --tiny/);
     assert.match(md, /\| Runcast, held \/v1\/shape long-poll \| [\d.]+ \|/);
