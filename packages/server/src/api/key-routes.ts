@@ -44,9 +44,10 @@ export function keyRoutes(pool: pg.Pool, keys: KeyStore, revocations: Revocation
   app.post("/api/v1/keys/:keyId/revoke", async (c) => {
     const principal = c.get("principal");
     requireSecret(principal);
-    const key = await revokeKey(pool, principal.envId, c.req.param("keyId"));
-    // This request may use the key it revokes: it is answered, not cut off.
+    // This request may use the key it revokes: it is answered, not cut off. It stops being tracked before the
+    // revocation commits, since the replication stream may bring the change back before this handler resumes.
     c.get("untrack")();
+    const key = await revokeKey(pool, principal.envId, c.req.param("keyId"));
     revocations.revoked(key.id);
     return c.json(key);
   });
