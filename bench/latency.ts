@@ -51,6 +51,8 @@ export interface LatencyKindResult {
 
 export interface LatencyResult {
   runcast: LatencyKindResult;
+  /** The same server, one SSE stream instead of long-polls. */
+  runcastSse: LatencyKindResult;
   pgoutput: LatencyKindResult;
   /** pgoutput + a bare node:http long-poll in a separate process: the floor of Runcast's architecture. */
   relay: LatencyKindResult;
@@ -150,6 +152,41 @@ async function runcastSubscriber(url: string, secretKey: string): Promise<Subscr
       return { seen };
     },
     close: () => agent.destroy(),
+  };
+}
+
+/** Runcast over SSE: GET offset=-1, then one event stream (live_sse=true) that carries every update. */
+async function runcastSseSubscriber(url: string, secretKey: string): Promise<Subscriber & { close(): void }> {
+  const first = await fetch(`${url}/v1/shape?table=${BENCH_TABLE}&offset=-1`, { headers: { authorization: `Bearer ${secretKey}` } });
+  if (first.status !== 200) throw new Error(`snapshot answered ${first.status}`);
+  await first.arrayBuffer();
+  const q = new URLSearchParams({ table: BENCH_TABLE, offset: first.headers.get("electric-offset") ?? "-1", handle: first.headers.get("electric-handle") ?? "", live: "true", live_sse: "true" });
+  const { hostname, port } = new URL(url);
+  const waiters = new Map<string, (at: number) => void>();
+  let buffer = "";
+  const req = http.request({ host: hostname, port, path: `/v1/shape?${q}`, headers: { authorization: `Bearer ${secretKey}`, accept: "text/event-stream" } }, (res) => {
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => {
+      const at = now();
+      buffer += chunk;
+      for (const [value, resolve] of waiters) {
+        if (buffer.includes(value)) {
+          waiters.delete(value);
+          resolve(at);
+        }
+      }
+      // Keep only a tail long enough to hold a value split across chunks.
+      if (buffer.length > 4096) buffer = buffer.slice(-256);
+    });
+  });
+  req.on("error", () => {});
+  req.end();
+  return {
+    async arm(value) {
+      const seen = new Promise<number>((resolve) => waiters.set(value, resolve));
+      return { seen };
+    },
+    close: () => req.destroy(),
   };
 }
 
@@ -256,12 +293,20 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyResult> {
     opts.log(`[latency runcast] ${opts.samples} sequential updates, one held long-poll`);
     const server = await startRuncastServer({ databaseUrl: opts.databaseUrl, maxSubscriptions: 100, longPollMs: 60_000 });
     let runcast: LatencyKindResult;
+    let runcastSse: LatencyKindResult;
     try {
       const sub = await runcastSubscriber(server.url, server.secretKey);
       try {
         runcast = await sample(sql, sub, opts, "[latency runcast]");
       } finally {
         sub.close();
+      }
+      opts.log(`[latency runcast sse] ${opts.samples} sequential updates, one SSE stream`);
+      const sse = await runcastSseSubscriber(server.url, server.secretKey);
+      try {
+        runcastSse = await sample(sql, sse, opts, "[latency runcast sse]");
+      } finally {
+        sse.close();
       }
     } finally {
       await server.stop();
@@ -300,6 +345,7 @@ export async function runLatency(opts: LatencyOptions): Promise<LatencyResult> {
 
     return {
       runcast,
+      runcastSse,
       pgoutput,
       relay,
       notify,
@@ -318,6 +364,7 @@ export function latencyTable(r: LatencyResult): string {
   const add = (name: string, k: LatencyKindResult) =>
     rows.push([name, fmtMs(k.fromSend.p50), fmtMs(k.fromSend.p99), fmtMs(k.fromSend.max), fmtMs(k.fromCommit.p50), fmtMs(k.fromCommit.p99), fmtMs(k.commit.p50)]);
   add("runcast held long-poll", r.runcast);
+  add("runcast SSE stream", r.runcastSse);
   add("floor: pgoutput client", r.pgoutput);
   add("floor: pgoutput → http relay", r.relay);
   add("floor: LISTEN/NOTIFY", r.notify);

@@ -39,8 +39,9 @@ function md(rows: string[][]): string {
   return [`| ${(head ?? []).join(" | ")} |`, `|${(head ?? []).map(() => "---").join("|")}|`, ...body.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
-const LATENCY_NAMES: [keyof Pick<LatencyResult, "runcast" | "pgoutput" | "relay" | "notify">, string][] = [
+const LATENCY_NAMES: [keyof Pick<LatencyResult, "runcast" | "runcastSse" | "pgoutput" | "relay" | "notify">, string][] = [
   ["runcast", "Runcast, held /v1/shape long-poll"],
+  ["runcastSse", "Runcast, /v1/shape SSE stream"],
   ["pgoutput", "floor: pgoutput client in the writer's process"],
   ["relay", "floor: pgoutput → bare HTTP relay process"],
   ["notify", "LISTEN/NOTIFY"],
