@@ -158,7 +158,7 @@ function catchupSection(c: CatchupResult): string {
     "",
     "The log's budget is set with RUNCAST_SHAPE_LOG_BYTES (16 MiB by default, about 90,000 changes of this table): the first case uses a budget that holds what the subscriber missed.",
     "",
-    `Memory: while ${c.config.flow} changes flowed through a shape with a live reader, the server's RSS went from ${c.flowRssMb.before} MiB to at most ${c.flowRssMb.max} MiB (the log's byte budget bounds what a shape keeps).`,
+    `Memory: while ${c.config.flow} changes flowed through a shape with a live reader, the server's RSS went from ${c.flowRssMb.before} MiB to at most ${c.flowRssMb.max} MiB, with the ${c.config.largeBudgetBytes / 2 ** 20} MiB log budget of the first case (the budget bounds what a shape keeps).`,
   ].join("\n");
 }
 
