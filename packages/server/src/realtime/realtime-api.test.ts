@@ -83,6 +83,12 @@ test("a tag token reads its tag's runs and nothing else; tampered and expired to
   feed.unsubscribe();
   assert.ok(seen.every((r) => r.id === mine.id));
   await assert.rejects(readUntil(runs.subscribeToRun(other.id, { accessToken: token }), finished), (err: unknown) => err instanceof RuncastApiError && err.status === 403);
+  // Without the tags on the wire (skipColumns=runTags) the tag token still reads its run, on every request.
+  for (let i = 0; i < 2; i++) {
+    const r = await fetch(`${env.node.url}/realtime/v1/runs/${mine.id}?offset=-1&skipColumns=runTags`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 200, `request ${i + 1}: ${await r.clone().text()}`);
+    await r.body?.cancel();
+  }
   const [h, p, s] = token.split(".");
   const tampered = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p ?? "", "base64url").toString()), scopes: ["read:runs"] })).toString("base64url")}.${s}`;
   await assert.rejects(readUntil(runs.subscribeToRun(other.id, { accessToken: tampered }), finished), (err: unknown) => err instanceof RuncastApiError && err.status === 401);

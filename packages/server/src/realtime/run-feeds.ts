@@ -154,13 +154,16 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
     const principal = c.get("principal");
     const runId = c.req.param("runId");
     const query = parseShapeQuery(queryOf(c));
-    const def = runsDefinition("id = $1 AND env_id = $2", [runId, principal.envId], skipOf(c));
-    // Without a live shape for the run, read it first: a 404 for unknown runs, and no shape for them.
-    if (!deps.registry.existing(def)) {
+    const skip = skipOf(c);
+    const def = runsDefinition("id = $1 AND env_id = $2", [runId, principal.envId], skip);
+    // The shape's rows decide access (SPEC A2) unless they lack the run's tags (skipColumns=runTags): then
+    // every request reads the run, as does the first request for a run (a 404 for unknown runs, and no shape).
+    const fromShape = !skip.includes("runTags");
+    if (!fromShape || !deps.registry.existing(def)) {
       const run = await getRun(deps.pool, principal.envId, runId);
       authorize(principal, "read", runResources(run));
     }
-    return serveShape(def, query, serveContext(deps, c, authorizeRunShape(principal), true));
+    return serveShape(def, query, serveContext(deps, c, fromShape ? authorizeRunShape(principal) : undefined, true));
   });
 
   /**
