@@ -22,7 +22,7 @@ import type { FromFloor, HttpSample, ToFloor } from "./lib/ipc.ts";
 import { runIfMain, runPart } from "./lib/cli.ts";
 import { BENCH_TABLE, benchValue, connectClient, UPDATE_SQL } from "./lib/postgres.ts";
 import { forkTs, GC_ON_SIGNAL_FLAGS, onCleanup, readCpuMs, readMemory, readMemoryAfterGc, sleep, type SettledMemory, stopChild, waitQuiet } from "./lib/procs.ts";
-import { fmtMs, fmtRatio, RESULTS_DIR, table } from "./lib/report.ts";
+import { fmtMs, fmtRatio, md, RESULTS_DIR, table } from "./lib/report.ts";
 import { startRuncastServer } from "./lib/runcast-server.ts";
 import { percentile, ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
 
@@ -495,6 +495,38 @@ export function fanoutTable(results: FanoutResult[]): string {
   }
   return lines.join("\n");
 }
+
+/** The fan-out section of BENCHMARKS.md. */
+export function fanoutSection(results: FanoutResult[]): string {
+  const rows = [["server", "held requests", "p50 (ms)", "p99 (ms)", "max (ms)", "RSS per held (KiB)", "server CPU per round (ms)"]];
+  for (const r of results) {
+    for (const t of [r.runcast, r.floor]) {
+      if (!t) continue;
+      rows.push([
+        t.target === "runcast" ? "Runcast /v1/shape" : "floor: bare node:http",
+        String(t.n),
+        fmtMs(t.fromSend.p50),
+        fmtMs(t.fromSend.p99),
+        fmtMs(t.fromSend.max),
+        t.memory.perHeldKb.toFixed(1),
+        String(t.cpuMsPerRound.server),
+      ]);
+    }
+  }
+  const ratios = results
+    .filter((r) => r.ratioMedianRoundP99 !== undefined)
+    .map((r) => `N = ${r.n}: p99 ÷ floor ${fmtRatio(r.ratioMedianRoundP99 ?? Number.NaN)} (target ≤ ${FANOUT_TARGETS.p99Ratio})`);
+  return [
+    "## 2. Fan-out",
+    "",
+    "One commit reaches N held long-polls; the floor is a bare Node server answering as many held requests with one pre-encoded body.",
+    "",
+    md(rows),
+    "",
+    ratios.join("; ") + ".",
+  ].join("\n");
+}
+
 
 export const FANOUT_MODES = {
   quick: { counts: [500], rounds: 5, warmupSubscribers: 100, warmupRounds: 2 },

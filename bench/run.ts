@@ -11,11 +11,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { FANOUT_TARGETS, type FanoutResult } from "./fanout.ts";
+import { fanoutSection } from "./fanout.ts";
 import { LATENCY_TARGETS, type LatencyKindResult, type LatencyResult } from "./latency.ts";
 import { runIfMain, stdoutLog } from "./lib/cli.ts";
 import { REPO_ROOT } from "./lib/procs.ts";
-import { RESULTS_DIR, defaultResultPath, fmtMs, fmtRatio, writeJson } from "./lib/report.ts";
+import { RESULTS_DIR, defaultResultPath, fmtMs, fmtRatio, md, writeJson } from "./lib/report.ts";
 import { runSyncBench, type SyncBenchResult } from "./sync.ts";
 import { THROUGHPUT_MODES, runThroughput, type ThroughputResult } from "./throughput.ts";
 import { CATCHUP_MODES, runCatchup, type CatchupResult } from "./catchup.ts";
@@ -32,12 +32,6 @@ const MODES: Record<Mode, { latency: { samples?: string }; fanout: { n?: string;
   quick: { latency: {}, fanout: {} },
   tiny: { latency: { samples: "8" }, fanout: { n: "40", rounds: "2", generators: "1" } },
 };
-
-/** A markdown table: first row is the header. */
-function md(rows: string[][]): string {
-  const [head, ...body] = rows;
-  return [`| ${(head ?? []).join(" | ")} |`, `|${(head ?? []).map(() => "---").join("|")}|`, ...body.map((r) => `| ${r.join(" | ")} |`)].join("\n");
-}
 
 const LATENCY_NAMES: [keyof Pick<LatencyResult, "runcast" | "runcastSse" | "pgoutput" | "relay" | "notify">, string][] = [
   ["runcast", "Runcast, held /v1/shape long-poll"],
@@ -93,36 +87,6 @@ function latencySection(r: LatencyResult, chartPath: string | undefined): string
     met
       ? ""
       : "Reading: the in-process pgoutput client sees the change inside the writer's process; any server must add a process hop and an HTTP response. The relay floor (pgoutput plus a bare HTTP long-poll in its own process) measures that hop, and Runcast's ratio to it is the cost of Runcast itself.",
-  ].join("\n");
-}
-
-function fanoutSection(results: FanoutResult[]): string {
-  const rows = [["server", "held requests", "p50 (ms)", "p99 (ms)", "max (ms)", "RSS per held (KiB)", "server CPU per round (ms)"]];
-  for (const r of results) {
-    for (const t of [r.runcast, r.floor]) {
-      if (!t) continue;
-      rows.push([
-        t.target === "runcast" ? "Runcast /v1/shape" : "floor: bare node:http",
-        String(t.n),
-        fmtMs(t.fromSend.p50),
-        fmtMs(t.fromSend.p99),
-        fmtMs(t.fromSend.max),
-        t.memory.perHeldKb.toFixed(1),
-        String(t.cpuMsPerRound.server),
-      ]);
-    }
-  }
-  const ratios = results
-    .filter((r) => r.ratioMedianRoundP99 !== undefined)
-    .map((r) => `N = ${r.n}: p99 ÷ floor ${fmtRatio(r.ratioMedianRoundP99 ?? Number.NaN)} (target ≤ ${FANOUT_TARGETS.p99Ratio})`);
-  return [
-    "## 2. Fan-out",
-    "",
-    "One commit reaches N held long-polls; the floor is a bare Node server answering as many held requests with one pre-encoded body.",
-    "",
-    md(rows),
-    "",
-    ratios.join("; ") + ".",
   ].join("\n");
 }
 

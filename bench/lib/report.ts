@@ -79,3 +79,10 @@ export function table(rows: string[][]): string {
 export function summaryCells(s: Summary): string[] {
   return [fmtMs(s.p50), fmtMs(s.p99), fmtMs(s.max)];
 }
+
+/** A markdown table: first row is the header. */
+export function md(rows: string[][]): string {
+  const [head, ...body] = rows;
+  return [`| ${(head ?? []).join(" | ")} |`, `|${(head ?? []).map(() => "---").join("|")}|`, ...body.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
