@@ -19,10 +19,11 @@ import { RESULTS_DIR, defaultResultPath, fmtMs, fmtRatio, md, writeJson } from "
 import { runSyncBench, type SyncBenchResult } from "./sync.ts";
 import { THROUGHPUT_MODES, runThroughput, type ThroughputResult } from "./throughput.ts";
 import { CATCHUP_MODES, runCatchup, type CatchupResult } from "./catchup.ts";
+import { RATE_LATENCY_MODES, rateLatencySection, runRateLatency, type RateLatencyResult } from "./latency-rate.ts";
 import { benchDatabase } from "./lib/cli.ts";
 
 /** One harness run: the sync engine parts, then throughput. */
-export type BenchResult = SyncBenchResult & { throughput?: ThroughputResult; catchup?: CatchupResult };
+export type BenchResult = SyncBenchResult & { latencyRate?: RateLatencyResult; throughput?: ThroughputResult; catchup?: CatchupResult };
 
 type Mode = "full" | "quick" | "tiny";
 
@@ -77,6 +78,8 @@ function latencySection(r: LatencyResult, chartPath: string | undefined): string
   const met = r.ratioP50 <= LATENCY_TARGETS.p50Ratio;
   return [
     "## 1. Commit → subscriber latency",
+    "",
+    "### One update at a time",
     "",
     "One subscriber of each kind waits for a row change; the time runs from just before the `UPDATE` is sent until the subscriber has the change (ms).",
     "",
@@ -137,6 +140,7 @@ export function benchmarksMarkdown(r: BenchResult, mode: Mode, command: string, 
     "",
     r.latency ? latencySection(r.latency, chartPath) : "## 1. Commit → subscriber latency\n\nNot measured in this run.",
     "",
+    ...(r.latencyRate ? [rateLatencySection(r.latencyRate), ""] : []),
     r.fanout ? fanoutSection(r.fanout) : "## 2. Fan-out\n\nNot measured in this run.",
     "",
     r.throughput ? throughputSection(r.throughput) : "## 3. Throughput\n\nNot measured in this run.",
@@ -158,6 +162,7 @@ export async function runBench(mode: Mode, outDir: string | undefined, log: (lin
   const started = Date.now();
   const db = await benchDatabase(log);
   try {
+    result.latencyRate = await runRateLatency({ databaseUrl: db.url, ...RATE_LATENCY_MODES[mode], rates: [...RATE_LATENCY_MODES[mode].rates], log });
     result.throughput = await runThroughput({ databaseUrl: db.url, ...THROUGHPUT_MODES[mode], log });
     result.catchup = await runCatchup({ databaseUrl: db.url, ...CATCHUP_MODES[mode], log });
   } finally {

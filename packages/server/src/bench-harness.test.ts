@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
+import { RATE_KINDS } from "../../../bench/latency-rate.ts";
+
 const HARNESS = fileURLToPath(new URL("../../../bench/run.ts", import.meta.url));
 
 test("npm run bench -- --tiny writes BENCHMARKS.md with every section, the result JSON and a latency chart", async () => {
@@ -24,6 +26,14 @@ test("npm run bench -- --tiny writes BENCHMARKS.md with every section, the resul
     assert.match(md, /npm run bench -- --tiny/);
     assert.match(md, /\| Runcast, held \/v1\/shape long-poll \| [\d.]+ \|/);
     assert.match(md, /\| floor: bare node:http \| 40 \|/);
+    assert.ok(md.includes("### Under a steady write rate"));
+    for (const name of RATE_KINDS.map(([, n]) => n)) {
+      for (const rate of [50, 200]) {
+        const row = md.split("\n").find((line) => line.startsWith(`| ${rate} | ${name} |`));
+        assert.ok(row, `a row for ${name} at ${rate}/s`);
+        assert.match(row, /\| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d–]+ \| 0 \|$/, `${name} at ${rate}/s: figures and no update missed (${row})`);
+      }
+    }
     const result = JSON.parse(readFileSync(join(out, "bench.json"), "utf8")) as { latency?: { ratioP50: number }; fanout?: unknown[] };
     assert.ok(Number.isFinite(result.latency?.ratioP50));
     assert.equal(result.fanout?.length, 1);
