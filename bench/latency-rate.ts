@@ -12,7 +12,6 @@
  *
  *   node --import tsx bench/latency-rate.ts [--quick] [--rates 200,2000] [--seconds 5]
  */
-import http from "node:http";
 import { parseArgs } from "node:util";
 import type pg from "pg";
 import { runs } from "../packages/sdk/src/index.ts";
@@ -23,6 +22,7 @@ import { BENCH_TABLE, connectClient } from "./lib/postgres.ts";
 import { onCleanup, readCpuMs, sleep } from "./lib/procs.ts";
 import { fmtMs, fmtRatio, md, table } from "./lib/report.ts";
 import { startRuncastServer, type RuncastServer } from "./lib/runcast-server.ts";
+import { followLongPoll, followSse, type Follower } from "./lib/shape-clients.ts";
 import { ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
 
 export interface RateLatencyOptions {
@@ -74,10 +74,6 @@ export interface RateLatencyResult {
 /** What a subscriber reports: it now has every update of `lane` up to `seq`, at `at` (bench clock). */
 type Saw = (lane: number, seq: number, at: number) => void;
 
-interface Follower {
-  close(): void | Promise<void>;
-}
-
 /**
  * Writer lanes: one connection, one `bench_items` row (id = lane + 1) and one run each. A row takes one
  * update at a time (each waits for the previous one's commit and WAL flush: about 1,500 a second here), so
@@ -103,75 +99,6 @@ const UPDATE_LANE = `WITH item AS (UPDATE ${BENCH_TABLE} SET v = $1 WHERE id = $
 
 /** The shape every /v1/shape subscriber follows: the lanes' rows. */
 const LANE_SHAPE = `/v1/shape?table=${BENCH_TABLE}&where=${encodeURIComponent(`id <= ${LANES}`)}`;
-
-/** An Electric-protocol long-poll follower (shape or run route) over one keep-alive connection. */
-function longPollFollower(server: RuncastServer, path: string, saw: Saw): Follower {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  let closed = false;
-  let handle = "";
-  let offset = "-1";
-  let cursor = "";
-  const request = (live: boolean) =>
-    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; at: number }>((resolve, reject) => {
-      const q = new URLSearchParams({ offset });
-      if (offset !== "-1") q.set("handle", handle);
-      if (live) q.set("live", "true");
-      if (live && cursor) q.set("cursor", cursor);
-      const sep = path.includes("?") ? "&" : "?";
-      const req = http.request({ host: "127.0.0.1", port: server.port, path: `${path}${sep}${q}`, agent, headers: { authorization: `Bearer ${server.secretKey}` } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), at: now() }));
-        res.on("error", reject);
-      });
-      req.on("error", reject);
-      req.end();
-    });
-  void (async () => {
-    let live = false;
-    while (!closed) {
-      const res = await request(live);
-      if (closed) return;
-      if (res.status !== 200 && res.status !== 204) throw new Error(`${path} answered ${res.status}: ${res.body}`);
-      handle = String(res.headers["electric-handle"] ?? handle);
-      offset = String(res.headers["electric-offset"] ?? offset);
-      if (res.headers["electric-cursor"]) cursor = String(res.headers["electric-cursor"]);
-      if (res.headers["electric-up-to-date"] !== undefined) live = true;
-      reportMarks(res.body, res.at, saw);
-    }
-  })().catch((err: unknown) => {
-    if (!closed) throw err;
-  });
-  return {
-    close() {
-      closed = true;
-      agent.destroy();
-    },
-  };
-}
-
-/** One SSE stream (live_sse=true) after the initial snapshot. */
-async function sseFollower(server: RuncastServer, path: string, saw: Saw): Promise<Follower> {
-  const sep = path.includes("?") ? "&" : "?";
-  const first = await fetch(`${server.url}${path}${sep}offset=-1`, { headers: { authorization: `Bearer ${server.secretKey}` } });
-  if (first.status !== 200) throw new Error(`${path} snapshot answered ${first.status}`);
-  reportMarks(await first.text(), now(), saw);
-  const q = new URLSearchParams({ offset: first.headers.get("electric-offset") ?? "-1", handle: first.headers.get("electric-handle") ?? "", live: "true", live_sse: "true" });
-  let tail = "";
-  const req = http.request({ host: "127.0.0.1", port: server.port, path: `${path}${sep}${q}`, headers: { authorization: `Bearer ${server.secretKey}`, accept: "text/event-stream" } }, (res) => {
-    res.setEncoding("utf8");
-    res.on("data", (chunk: string) => {
-      const at = now();
-      // A marker may be split across chunks: look at the end of the previous one too.
-      const text = tail + chunk;
-      tail = text.slice(-32);
-      reportMarks(text, at, saw);
-    });
-  });
-  req.on("error", () => {});
-  req.end();
-  return { close: () => void req.destroy() };
-}
 
 /** A client polling runs.retrieve (the SDK) at a fixed period; a slow answer delays the next poll, never overlaps it. */
 function pollFollower(server: RuncastServer, runId: string, periodMs: number, saw: Saw): Follower {
@@ -362,10 +289,10 @@ export async function runRateLatency(opts: RateLatencyOptions): Promise<RateLate
       const run0 = runIds[0] as string;
       // The run subscribers follow lane 0's run: a quarter of the updates, at the same pace as the rest.
       const runcastKinds: [RateKind, number[], (saw: Saw) => Follower | Promise<Follower>][] = [
-        ["shapeLongPoll", all, (saw) => longPollFollower(server, LANE_SHAPE, saw)],
-        ["shapeSse", all, (saw) => sseFollower(server, LANE_SHAPE, saw)],
-        ["runLongPoll", [0], (saw) => longPollFollower(server, `/realtime/v1/runs/${run0}`, saw)],
-        ["runSse", [0], (saw) => sseFollower(server, `/realtime/v1/runs/${run0}`, saw)],
+        ["shapeLongPoll", all, (saw) => followLongPoll(server, LANE_SHAPE, (text, at) => reportMarks(text, at, saw))],
+        ["shapeSse", all, (saw) => followSse(server, LANE_SHAPE, (text, at) => reportMarks(text, at, saw))],
+        ["runLongPoll", [0], (saw) => followLongPoll(server, `/realtime/v1/runs/${run0}`, (text, at) => reportMarks(text, at, saw))],
+        ["runSse", [0], (saw) => followSse(server, `/realtime/v1/runs/${run0}`, (text, at) => reportMarks(text, at, saw))],
         ["poll100", [0], (saw) => pollFollower(server, run0, 100, saw)],
         ["poll1000", [0], (saw) => pollFollower(server, run0, 1000, saw)],
       ];

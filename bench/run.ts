@@ -19,11 +19,12 @@ import { RESULTS_DIR, defaultResultPath, fmtMs, fmtRatio, md, writeJson } from "
 import { runSyncBench, type SyncBenchResult } from "./sync.ts";
 import { THROUGHPUT_MODES, runThroughput, type ThroughputResult } from "./throughput.ts";
 import { CATCHUP_MODES, runCatchup, type CatchupResult } from "./catchup.ts";
+import { FOLLOW_MODES, followSection, runFollow, type FollowResult } from "./follow.ts";
 import { RATE_LATENCY_MODES, rateLatencySection, runRateLatency, type RateLatencyResult } from "./latency-rate.ts";
 import { benchDatabase } from "./lib/cli.ts";
 
 /** One harness run: the sync engine parts, then throughput. */
-export type BenchResult = SyncBenchResult & { latencyRate?: RateLatencyResult; throughput?: ThroughputResult; catchup?: CatchupResult };
+export type BenchResult = SyncBenchResult & { latencyRate?: RateLatencyResult; throughput?: ThroughputResult; follow?: FollowResult; catchup?: CatchupResult };
 
 type Mode = "full" | "quick" | "tiny";
 
@@ -98,6 +99,8 @@ function throughputSection(t: ThroughputResult): string {
   return [
     "## 3. Throughput",
     "",
+    "### Trigger calls and runs",
+    "",
     `${t.config.triggers} trigger calls and ${t.config.runs} no-op runs, ${t.config.concurrency} requests in flight.`,
     "",
     md([
@@ -106,7 +109,7 @@ function throughputSection(t: ThroughputResult): string {
       ["no-op runs end to end (trigger → worker → COMPLETED, one worker of 20 slots)", String(t.runsPerS), "–", "–"],
     ]),
     "",
-    `Reading: the server spends ${t.serverCpuMsPerTrigger} ms of CPU per trigger. A CPU profile of this path shows most of it in the database client's socket writes: a trigger is about ten statements (transaction, the task's shared lock, the task, the run, its history row, commit), each a write on this machine's slow syscalls, against one for the floor. Fewer round trips per trigger (one statement) is the known next step. Not measured yet: run-state changes per second the sync engine follows with flat lag, against the raw pgoutput ceiling.`,
+    `Reading: the server spends ${t.serverCpuMsPerTrigger} ms of CPU per trigger. A CPU profile of this path shows most of it in the database client's socket writes: a trigger is about ten statements (transaction, the task's shared lock, the task, the run, its history row, commit), each a write on this machine's slow syscalls, against one for the floor. Fewer round trips per trigger (one statement) is the known next step.`,
   ].join("\n");
 }
 
@@ -145,6 +148,7 @@ export function benchmarksMarkdown(r: BenchResult, mode: Mode, command: string, 
     "",
     r.throughput ? throughputSection(r.throughput) : "## 3. Throughput\n\nNot measured in this run.",
     "",
+    ...(r.follow ? [followSection(r.follow), ""] : []),
     r.catchup ? catchupSection(r.catchup) : "## 4. Catch-up\n\nNot measured in this run.",
     "",
   ].join("\n");
@@ -164,6 +168,7 @@ export async function runBench(mode: Mode, outDir: string | undefined, log: (lin
   try {
     result.latencyRate = await runRateLatency({ databaseUrl: db.url, ...RATE_LATENCY_MODES[mode], rates: [...RATE_LATENCY_MODES[mode].rates], log });
     result.throughput = await runThroughput({ databaseUrl: db.url, ...THROUGHPUT_MODES[mode], log });
+    result.follow = await runFollow({ databaseUrl: db.url, ...FOLLOW_MODES[mode], rates: [...FOLLOW_MODES[mode].rates], log });
     result.catchup = await runCatchup({ databaseUrl: db.url, ...CATCHUP_MODES[mode], log });
   } finally {
     await db.stop();

@@ -27,6 +27,9 @@ test("npm run bench -- --tiny writes BENCHMARKS.md with every section, the resul
     assert.match(md, /\| Runcast, held \/v1\/shape long-poll \| [\d.]+ \|/);
     assert.match(md, /\| floor: bare node:http \| 40 \|/);
     assert.ok(md.includes("### Under a steady write rate"));
+    assert.ok(md.includes("### Run-state changes followed"));
+    assert.match(md, /\| Runcast tag feed \(SSE\) \| 500 \| \d+ \| \d+ \| [\d.]+ → [\d.]+ \| [\d.]+ → [\d.]+ \| 0 \|/, "the sync engine follows 500 run changes/s and misses none");
+    assert.match(md, /\| floor: pgoutput client \| 500 \| \d+ \| \d+ \| [\d.]+ → [\d.]+ \| [\d.]+ → [\d.]+ \| 0 \|/);
     for (const name of RATE_KINDS.map(([, n]) => n)) {
       for (const rate of [50, 200]) {
         const row = md.split("\n").find((line) => line.startsWith(`| ${rate} | ${name} |`));
