@@ -10,8 +10,9 @@
  *  - floors: a bare pgoutput client in the writer's process (its own slot and publication), LISTEN/NOTIFY.
  * One subscriber at a time; the Runcast server is stopped before the floors run.
  *
- *   node --import tsx bench/latency-rate.ts [--quick] [--rates 200,2000] [--seconds 5]
+ *   node --import tsx bench/latency-rate.ts [--quick] [--rates 200,2000] [--seconds 5] [--kinds shapeSse,runSse] [--cpu-prof]
  */
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type pg from "pg";
 import { runs } from "../packages/sdk/src/index.ts";
@@ -20,7 +21,7 @@ import { runIfMain, runPart } from "./lib/cli.ts";
 import { startPgoutputClient } from "./lib/pgoutput-client.ts";
 import { BENCH_TABLE, connectClient } from "./lib/postgres.ts";
 import { onCleanup, readCpuMs, sleep } from "./lib/procs.ts";
-import { fmtMs, fmtRatio, md, table } from "./lib/report.ts";
+import { fmtMs, fmtRatio, md, RESULTS_DIR, table } from "./lib/report.ts";
 import { startRuncastServer, type RuncastServer } from "./lib/runcast-server.ts";
 import { followLongPoll, followSse, type Follower } from "./lib/shape-clients.ts";
 import { ratio, rounded, summarize, type Summary } from "./lib/stats.ts";
@@ -33,6 +34,10 @@ export interface RateLatencyOptions {
   seconds: number;
   /** Updates at the start of each measurement left out (connections, JIT), s. */
   warmupSeconds: number;
+  /** Only these subscriber kinds (default: all). */
+  kinds?: RateKind[];
+  /** Write a V8 CPU profile of the Runcast server here (node --cpu-prof). */
+  cpuProfDir?: string;
   log: (line: string) => void;
 }
 
@@ -271,7 +276,7 @@ export async function runRateLatency(opts: RateLatencyOptions): Promise<RateLate
   const all = Array.from({ length: LANES }, (_, lane) => lane);
   try {
     await sql.query(`INSERT INTO ${BENCH_TABLE} (id, v) SELECT i, 'row-' || i FROM generate_series(1, $1) AS i ON CONFLICT (id) DO NOTHING`, [LANES]);
-    const server = await startRuncastServer({ databaseUrl: opts.databaseUrl, maxSubscriptions: 100, longPollMs: 60_000 });
+    const server = await startRuncastServer({ databaseUrl: opts.databaseUrl, maxSubscriptions: 100, longPollMs: 60_000, ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}) });
     let lanes: Lanes;
     try {
       // Runs of a task no worker runs: they wait for a deployment, and the writer moves their metadata.
@@ -297,16 +302,17 @@ export async function runRateLatency(opts: RateLatencyOptions): Promise<RateLate
         ["poll1000", [0], (saw) => pollFollower(server, run0, 1000, saw)],
       ];
       for (const rate of opts.rates) {
-        for (const [kind, followed, start] of runcastKinds) put(rate, kind, await measure(lanes, followed, rate, opts, `[latency ${rate}/s ${kind}]`, start, server));
+        for (const [kind, followed, start] of runcastKinds) if (!opts.kinds || opts.kinds.includes(kind)) put(rate, kind, await measure(lanes, followed, rate, opts, `[latency ${rate}/s ${kind}]`, start, server));
       }
     } finally {
       await server.stop();
     }
     await sql.query(`CREATE PUBLICATION bench_rate_floor FOR TABLE ${BENCH_TABLE}`);
     try {
+      const wanted = (kind: RateKind) => !opts.kinds || opts.kinds.includes(kind);
       for (const rate of opts.rates) {
-        put(rate, "pgoutput", await measure(lanes, all, rate, opts, `[latency ${rate}/s pgoutput]`, (saw) => pgoutputFollower(opts.databaseUrl, saw)));
-        put(rate, "notify", await measure(lanes, all, rate, opts, `[latency ${rate}/s notify]`, (saw) => notifyFollower(opts.databaseUrl, sql, saw)));
+        if (wanted("pgoutput")) put(rate, "pgoutput", await measure(lanes, all, rate, opts, `[latency ${rate}/s pgoutput]`, (saw) => pgoutputFollower(opts.databaseUrl, saw)));
+        if (wanted("notify")) put(rate, "notify", await measure(lanes, all, rate, opts, `[latency ${rate}/s notify]`, (saw) => notifyFollower(opts.databaseUrl, sql, saw)));
       }
     } finally {
       await sql.query("DROP PUBLICATION IF EXISTS bench_rate_floor");
@@ -366,7 +372,13 @@ export const RATE_LATENCY_MODES = {
 } as const;
 
 runIfMain(import.meta.url, async () => {
-  const { values } = parseArgs({ options: { quick: { type: "boolean" }, rates: { type: "string" }, seconds: { type: "string" }, out: { type: "string" } }, strict: true });
+  const { values } = parseArgs({
+    options: { quick: { type: "boolean" }, rates: { type: "string" }, seconds: { type: "string" }, kinds: { type: "string" }, "cpu-prof": { type: "boolean" }, out: { type: "string" } },
+    strict: true,
+  });
+  const known = RATE_KINDS.map(([k]) => k as string);
+  const kinds = values.kinds?.split(",");
+  if (kinds?.some((k) => !known.includes(k))) throw new Error(`--kinds takes some of ${known.join(", ")}`);
   const mode = values.quick ? RATE_LATENCY_MODES.quick : RATE_LATENCY_MODES.full;
   const rates = values.rates ? values.rates.split(",").map(Number) : [...mode.rates];
   const seconds = values.seconds ? Number(values.seconds) : mode.seconds;
@@ -375,7 +387,15 @@ runIfMain(import.meta.url, async () => {
     name: "latency-rate",
     quick: values.quick,
     out: values.out,
-    options: (databaseUrl, log) => ({ databaseUrl, rates, seconds, warmupSeconds: mode.warmupSeconds, log }),
+    options: (databaseUrl, log) => ({
+      databaseUrl,
+      rates,
+      seconds,
+      warmupSeconds: mode.warmupSeconds,
+      ...(kinds ? { kinds: kinds as RateKind[] } : {}),
+      ...(values["cpu-prof"] ? { cpuProfDir: join(RESULTS_DIR, "prof") } : {}),
+      log,
+    }),
     run: runRateLatency,
     table: rateLatencyTable,
     targets: {},
