@@ -24,6 +24,7 @@ import { corsMiddleware } from "./realtime/cors.ts";
 import { runFeedRoutes } from "./realtime/run-feeds.ts";
 import { shapeRoutes } from "./realtime/shape-routes.ts";
 import type { SyncService } from "./sync/sync-service.ts";
+import type { SlotKeeper, SlotLag } from "./sync/slot-keeper.ts";
 
 export interface AppDeps {
   pool: pg.Pool;
@@ -40,6 +41,8 @@ export interface AppDeps {
   shapeEnvironments: string[];
   /** The event loop's recent worst delay, reported by /healthz. */
   loopDelay: LoopDelay;
+  /** This node's replication slot: its lag shows in /healthz. */
+  slots: SlotKeeper;
   /** Aborts every held request when the node shuts down. */
   shutdown: AbortSignal;
 }
@@ -106,10 +109,12 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     } catch {
       database = "unreachable";
     }
-    const replication = deps.sync.streaming ? "streaming" : "not streaming";
-    const ok = database === "reachable" && deps.sync.streaming;
+    let lag: SlotLag = { bytes: null, lagging: false };
+    if (database === "reachable") lag = await deps.slots.lag().catch(() => lag);
+    const replication = !deps.sync.streaming ? "not streaming" : lag.lagging ? "lagging" : "streaming";
+    const ok = database === "reachable" && replication === "streaming";
     const eventLoopDelayMs = Math.round(deps.loopDelay.maxMs * 10) / 10;
-    return c.json({ ok, database, replication, eventLoopDelayMs }, ok ? 200 : 503);
+    return c.json({ ok, database, replication, replicationLagBytes: lag.bytes, eventLoopDelayMs }, ok ? 200 : 503);
   });
 
   const limit = bodyLimit({

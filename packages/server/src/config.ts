@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 
 /** Everything a node needs to know, read once from flags and the environment (DESIGN.md contract). */
@@ -24,8 +25,12 @@ export interface NodeConfig {
   workerTimeoutMs: number;
   /** Finished runs are deleted this long after finishing (0 keeps them forever). */
   retentionMs: number;
-  /** Name of this node, used for its replication slot. */
+  /** Name of this node, used for its replication slot (`runcast_<node id>`): random per process unless RUNCAST_NODE_ID names it. */
   nodeId: string;
+  /** A replication slot not streaming whose node has not been heard of for this long is dropped (sync/SPEC.md N1). */
+  slotTtlMs: number;
+  /** Past this many bytes behind the WAL, /healthz answers 503 "lagging" and the node logs a warning. */
+  maxReplicationLagBytes: number;
   /** Largest accepted request body, bytes. */
   maxBodyBytes: number;
   /** Byte budget of each shape's log, kept for resuming readers (sync/SPEC.md L2). */
@@ -57,6 +62,16 @@ function intFrom(value: string | undefined, fallback: number, name: string): num
   return n;
 }
 
+/**
+ * RUNCAST_NODE_ID, or a random id: every node of a cluster gets its own replication slot without a setting.
+ * A restarted node makes a new slot; the old one is dropped a TTL later by whichever node is alive.
+ */
+function nodeIdFrom(value: string | undefined): string {
+  if (value === undefined || value === "") return `n${randomBytes(6).toString("hex")}`;
+  if (!/^[a-z0-9_]{1,40}$/i.test(value)) throw new Error(`RUNCAST_NODE_ID must be 1 to 40 letters, digits or underscores, got "${value}"`);
+  return value.toLowerCase();
+}
+
 export function configFromEnv(
   flags: { port?: string | number; dataDir?: string } = {},
   env: NodeJS.ProcessEnv = process.env,
@@ -76,7 +91,9 @@ export function configFromEnv(
     leaseMs: intFrom(env.RUNCAST_LEASE_MS, 30_000, "RUNCAST_LEASE_MS"),
     workerTimeoutMs: intFrom(env.RUNCAST_WORKER_TIMEOUT_MS, 60_000, "RUNCAST_WORKER_TIMEOUT_MS"),
     retentionMs: numberFrom(env.RUNCAST_RUN_RETENTION_DAYS, 30, "RUNCAST_RUN_RETENTION_DAYS") * 86_400_000,
-    nodeId: (env.RUNCAST_NODE_ID ?? "main").replace(/[^a-z0-9_]/gi, "_").toLowerCase(),
+    nodeId: nodeIdFrom(env.RUNCAST_NODE_ID),
+    slotTtlMs: intFrom(env.RUNCAST_SLOT_TTL_SECONDS, 120, "RUNCAST_SLOT_TTL_SECONDS") * 1000,
+    maxReplicationLagBytes: intFrom(env.RUNCAST_MAX_REPLICATION_LAG_MB, 256, "RUNCAST_MAX_REPLICATION_LAG_MB") * 1024 * 1024,
     maxBodyBytes: intFrom(env.RUNCAST_MAX_BODY_BYTES, 3 * 1024 * 1024, "RUNCAST_MAX_BODY_BYTES"),
     shapeLogBytes: intFrom(env.RUNCAST_SHAPE_LOG_BYTES, 16 * 1024 * 1024, "RUNCAST_SHAPE_LOG_BYTES"),
     snapshotTimeoutMs: intFrom(env.RUNCAST_SNAPSHOT_TIMEOUT_MS, 30_000, "RUNCAST_SNAPSHOT_TIMEOUT_MS"),

@@ -18,6 +18,8 @@ import { installTransitionRules } from "./engine/transitions.ts";
 import type { Logger } from "./log.ts";
 import { LoopDelay } from "./loop-delay.ts";
 import { LocalSubscriptionLimiter } from "./realtime/limits.ts";
+import { dropSlot } from "./sync/replication.ts";
+import { SLOT_PREFIX, SlotKeeper } from "./sync/slot-keeper.ts";
 import { SyncService } from "./sync/sync-service.ts";
 
 export interface RunningNode {
@@ -82,9 +84,18 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
 
     const shutdown = new AbortController();
     cleanups.push(() => shutdown.abort());
+    const slotName = `${SLOT_PREFIX}${config.nodeId}`;
+    // The node's row exists before its slot does, so no other node ever takes the new slot for a dead one's.
+    const slots = new SlotKeeper(pool, { slot: slotName, ttlMs: config.slotTtlMs, maxLagBytes: config.maxReplicationLagBytes, log: (level, msg, fields) => log(level, msg, { component: "sync", ...fields }) });
+    await slots.start();
+    // Run after the stream stopped (cleanups run in reverse): a node that stops cleanly leaves no slot behind.
+    cleanups.push(async () => {
+      await slots.stop();
+      await dropSlot(databaseUrl, slotName);
+    });
     const sync = new SyncService(pool, {
       connectionString: databaseUrl,
-      slotName: `runcast_${config.nodeId}`,
+      slotName,
       publicationName: "runcast",
       // Runs feed the realtime routes; keys are followed so that a revocation on any node reaches every node.
       tables: [
@@ -157,6 +168,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       shapeTables: config.shapeTables,
       shapeEnvironments: config.shapeEnvironments,
       loopDelay,
+      slots,
       shutdown: shutdown.signal,
     });
     const server: ServerType = await new Promise((resolve, reject) => {

@@ -96,6 +96,7 @@ export class ReplicationStream {
   /** Highest keepalive walEnd: every transaction committing before it has already been received. */
   #serverSent = 0n;
   #lastCommitLsn = 0n;
+  #slotCreated = false;
 
   constructor(private readonly opts: ReplicationStreamOptions) {
     assertSlotName(opts.slotName);
@@ -112,6 +113,11 @@ export class ReplicationStream {
 
   get streaming(): boolean {
     return this.#state === "streaming";
+  }
+
+  /** The slot did not exist and this stream made it: it starts at the current WAL position, not where an earlier stream stopped. */
+  get slotCreated(): boolean {
+    return this.#slotCreated;
   }
 
   /** Resolves once the server accepted START_REPLICATION. Rejects (and closes) if it did not; onError is not called then. */
@@ -155,7 +161,7 @@ export class ReplicationStream {
     copy.on("copyData", (msg) => this.#onCopyData(msg.chunk));
     try {
       await client.connect();
-      await ensureSlot(client, this.opts.slotName);
+      this.#slotCreated = await ensureSlot(client, this.opts.slotName);
       await this.#startReplication(client, copy);
     } catch (err) {
       this.#state = "stopped";

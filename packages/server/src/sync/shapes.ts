@@ -259,6 +259,18 @@ export class ShapeRegistry {
   }
 
   /**
+   * The stream lost continuity (this node's slot was dropped while it was away and made anew): what
+   * happened in between is unknown, so every shape's readers start over (sync/SPEC.md N1).
+   */
+  invalidateAll(reason: string): void {
+    for (const shape of [...this.#byKey.values()]) {
+      shape.invalidate(new Error(reason));
+      this.#remove(shape);
+      this.#markDirty(shape);
+    }
+  }
+
+  /**
    * After replication was down: a table whose schema changed meanwhile (and whose new Relation message may
    * never come, when nobody writes to it) invalidates its shapes (SPEC.md S2).
    */

@@ -142,7 +142,10 @@ export class SyncService {
     if (this.registry.backlog > MAX_BACKLOG) stream.pause();
     this.#failures = 0;
     this.#streamedBefore = true;
-    if (reconnecting) {
+    if (reconnecting && stream.slotCreated) {
+      this.#opts.log(`replication slot ${this.#opts.slotName} was gone and is made anew: changes made meanwhile are unknown, every shape must be refetched`);
+      this.registry.invalidateAll("the replication slot was lost while the node was away");
+    } else if (reconnecting) {
       this.registry.revalidateSchemas().catch((err: unknown) => {
         this.#opts.log(`could not check table schemas after reconnecting: ${err instanceof Error ? err.message : String(err)}`);
       });
