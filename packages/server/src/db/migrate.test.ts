@@ -46,7 +46,7 @@ test("Runcast's tables are all in their own schema, whatever the pool's search_p
   );
   assert.deepEqual(
     own.rows.map((r) => r.relname),
-    ["attempts", "batch_items", "batches", "environments", "metadata_batches", "packets", "queues", "request_keys", "run_events", "runcast_ddl_events", "runcast_migrations", "runs", "secret_keys", "settings", "tasks", "used_tokens", "waitpoints", "workers"],
+    ["attempts", "batch_items", "batches", "environments", "metadata_batches", "nodes", "packets", "queues", "request_keys", "run_events", "runcast_ddl_events", "runcast_migrations", "runs", "secret_keys", "settings", "tasks", "used_tokens", "waitpoints", "workers"],
   );
 });
 
