@@ -1,9 +1,10 @@
 /**
- * Load generator child (forked by the fan-out bench with an IPC channel). It holds many long-poll
- * subscribers on one shape, speaking only the public HTTP contract of the Electric shape protocol:
- * `GET /v1/shape?table=…&offset=-1` for the handle and offset, then `live=true` requests. For every
- * subscriber it records when the body of its first data response of a round was fully received, on the
- * shared bench clock.
+ * Load generator child (forked by the fan-out bench with an IPC channel). It holds many subscribers of the
+ * Electric shape protocol, on `/v1/shape` or on the realtime run feeds (`/realtime/v1/runs/:runId`, the same
+ * protocol), speaking only the public HTTP contract: `offset=-1` for the handle and offset, then either
+ * `live=true` long-polls, or one `live=true&live_sse=true` event stream each. For every subscriber it records
+ * when it had the change of a round complete, on the shared bench clock: a long-poll's body fully received,
+ * or on a stream the up-to-date event that follows the change.
  *
  * Each subscriber has its own keep-alive connection: either the bench's minimal HTTP/1.1 client
  * (lib/raw-http.ts, the default: cheap enough that the client is not what is measured) or node:http with a
@@ -13,7 +14,7 @@
 import http from "node:http";
 import { now } from "./lib/clock.ts";
 import type { FromGenerator, HttpSample, ToGenerator } from "./lib/ipc.ts";
-import { RawHttpConnection, type Answer } from "./lib/raw-http.ts";
+import { RawHttpConnection, type Answer, type StreamHandlers } from "./lib/raw-http.ts";
 
 function send(msg: FromGenerator): void {
   process.send?.(msg);
@@ -29,19 +30,23 @@ type OpenMessage = Extract<ToGenerator, { t: "open" }>;
 /** One subscriber's connection. */
 interface Transport {
   get(path: string, written?: () => void): Promise<Answer>;
+  /** A streamed response (SSE): resolves with its head; its body goes to `handlers` (see RawHttpConnection.stream). */
+  stream(path: string, handlers: StreamHandlers): Promise<Answer>;
   close(): void;
 }
 
 /** The bench's minimal client; connections opened are counted (keep-alive reuse means none in a steady state). */
 function rawTransport(g: { newSockets: number }, host: string, port: number, headers: Record<string, string>): Transport {
   const conn = new RawHttpConnection(host, port);
+  const counted = <T>(f: () => T): T => {
+    const before = conn.opened;
+    const out = f();
+    g.newSockets += conn.opened - before;
+    return out;
+  };
   return {
-    get(path, written) {
-      const before = conn.opened;
-      const p = conn.get(path, headers, written);
-      g.newSockets += conn.opened - before;
-      return p;
-    },
+    get: (path, written) => counted(() => conn.get(path, headers, written)),
+    stream: (path, handlers) => counted(() => conn.stream(path, headers, handlers)),
     close: () => conn.destroy(),
   };
 }
@@ -51,45 +56,79 @@ const seenSockets = new WeakSet<object>();
 /** node:http, one keep-alive agent per generator (sockets are reused from its pool). */
 function nodeHttpTransport(g: { newSockets: number }, agent: http.Agent, host: string, port: number, headers: Record<string, string>): Transport {
   let current: http.ClientRequest | undefined;
-  return {
-    get(path, written) {
-      return new Promise((resolve, reject) => {
-        const req = http.request({ host, port, path, method: "GET", agent, headers });
-        current = req;
-        req.on("socket", (socket) => {
-          if (!seenSockets.has(socket)) {
-            seenSockets.add(socket);
-            g.newSockets++;
-          }
-        });
-        if (written) req.on("finish", written);
-        req.on("error", reject);
-        req.on("response", (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", reject);
-          res.on("end", () => {
-            const end = now();
-            current = undefined;
-            const h: Record<string, string> = {};
-            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(", ") : v;
-            resolve({ status: res.statusCode ?? 0, headers: h, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), end });
-          });
-        });
-        req.end();
+  const request = (path: string, written: (() => void) | undefined, handlers: StreamHandlers | undefined) =>
+    new Promise<Answer>((resolve, reject) => {
+      const req = http.request({ host, port, path, method: "GET", agent, headers });
+      current = req;
+      req.on("socket", (socket) => {
+        if (!seenSockets.has(socket)) {
+          seenSockets.add(socket);
+          g.newSockets++;
+        }
       });
-    },
+      if (written) req.on("finish", written);
+      req.on("error", reject);
+      req.on("response", (res) => {
+        const h: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(", ") : v;
+        if (handlers && res.statusCode === 200 && res.headers["content-length"] === undefined) {
+          let ended = false;
+          const end = (err?: Error) => {
+            if (ended) return;
+            ended = true;
+            if (current === req) current = undefined;
+            handlers.onEnd(err);
+          };
+          res.on("data", (c: Buffer) => handlers.onData(c));
+          res.on("end", () => end());
+          res.on("error", (err) => end(err));
+          res.on("aborted", () => end(new Error("the stream was aborted")));
+          req.on("error", (err) => end(err));
+          resolve({ status: 200, headers: h, body: Buffer.alloc(0), end: now() });
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const end = now();
+          current = undefined;
+          resolve({ status: res.statusCode ?? 0, headers: h, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks), end });
+        });
+      });
+      req.end();
+    });
+  return {
+    get: (path, written) => request(path, written, undefined),
+    stream: (path, handlers) => request(path, undefined, handlers),
     close: () => current?.destroy(),
   };
 }
 
 interface Subscriber {
   id: number;
+  /** What it reads: a path with its fixed query. */
+  path: string;
   handle: string | undefined;
   offset: string;
   cursor: string | undefined;
   transport: Transport;
+  // SSE only:
+  /** Bumped by every stream opened (or dropped): events and ends of an older stream are ignored. */
+  gen: number;
+  /** When the current stream's head came in (generator clock); 0 while none is open. */
+  openedAt: number;
+  /** The current stream's head. */
+  head: Answer | undefined;
+  /** Bytes of an event not complete yet. */
+  pending: Buffer | undefined;
+  /** The events of a change seen since the last up-to-date (empty: none). */
+  change: string;
+  mustRefetch: boolean;
 }
+
+const EVENT_END = Buffer.from("\n\n");
+const GLOBAL_LSN = /"global_last_seen_lsn":"(\d+)"/;
 
 /** The subscribers of one server under test, and the bookkeeping of its current round. */
 class Group {
@@ -103,11 +142,12 @@ class Group {
   empty = 0;
   errors = 0;
   newSockets = 0;
+  reconnects = 0;
   sample: HttpSample | undefined;
 
   constructor(
     readonly name: string,
-    readonly table: string,
+    readonly transport: OpenMessage["transport"],
     readonly reissue: OpenMessage["reissue"],
     readonly agent: http.Agent | undefined,
     readonly makeTransport: (g: Group) => Transport,
@@ -120,22 +160,38 @@ class Group {
     this.empty = 0;
     this.errors = 0;
     this.newSockets = 0;
+    this.reconnects = 0;
     this.sample = undefined;
   }
 
   flushRound(): void {
-    send({ t: "round", group: this.name, ends: this.ends, bodyBytes: this.bodyBytes, empty: this.empty, newSockets: this.newSockets, errors: this.errors, sample: this.sample });
+    send({
+      t: "round",
+      group: this.name,
+      ends: this.ends,
+      bodyBytes: this.bodyBytes,
+      empty: this.empty,
+      newSockets: this.newSockets,
+      reconnects: this.reconnects,
+      errors: this.errors,
+      sample: this.sample,
+    });
     this.resetRound();
   }
 
   path(sub: Subscriber, live: boolean): string {
-    const q = new URLSearchParams({ table: this.table, offset: sub.offset });
+    const q = new URLSearchParams({ offset: sub.offset });
     if (sub.handle && sub.offset !== "-1") q.set("handle", sub.handle);
     if (live) {
       q.set("live", "true");
       if (sub.cursor) q.set("cursor", sub.cursor);
+      if (this.transport === "sse") q.set("live_sse", "true");
     }
-    return `/v1/shape?${q}`;
+    return `${sub.path}${sub.path.includes("?") ? "&" : "?"}${q}`;
+  }
+
+  warn(sub: Subscriber, message: string): void {
+    send({ t: "warn", message: `${this.name} subscriber ${sub.id}: ${message}` });
   }
 
   /** offset=-1: learn the handle and the offset to go live from. */
@@ -151,8 +207,22 @@ class Group {
     return a;
   }
 
-  /** Issues the live request; resolves once it is written. Its answer is handled by `onLive`. */
+  /** A subscriber has the round's change (first time this round counts). */
+  delivered(sub: Subscriber, end: number, bytes: number, sample: () => HttpSample): void {
+    if (this.ends[sub.id] !== null) return;
+    this.ends[sub.id] = end;
+    this.bodyBytes = bytes;
+    this.sample ??= sample();
+    this.got++;
+    if (this.got === this.subscribers.length) this.flushRound();
+  }
+
+  /** Goes live: long-poll, issues the request (resolves once it is written); SSE, opens the stream (resolves once its head is in). */
   live(sub: Subscriber): Promise<void> {
+    return this.transport === "sse" ? this.openStream(sub) : this.longPoll(sub);
+  }
+
+  longPoll(sub: Subscriber): Promise<void> {
     return new Promise((written) => {
       sub.transport.get(this.path(sub, true), written).then(
         (a) => this.onLive(sub, a),
@@ -160,7 +230,7 @@ class Group {
           written();
           if (this.closing) return;
           this.errors++;
-          send({ t: "warn", message: `${this.name} subscriber ${sub.id}: ${err.message}` });
+          this.warn(sub, err.message);
           setTimeout(() => void this.live(sub), 200);
         },
       );
@@ -179,37 +249,152 @@ class Group {
         setImmediate(() => void this.live(sub));
         return;
       }
-      if (this.ends[sub.id] === null) {
-        this.ends[sub.id] = a.end;
-        this.bodyBytes = a.body.length;
-        this.sample ??= toSample(a);
-        this.got++;
-      }
       // Re-issued on the next turn (node:http: once the socket is back in the agent's pool), or after the round.
       if (this.reissue === "immediate") setImmediate(() => void this.live(sub));
       else this.parked.push(sub);
-      if (this.got === this.subscribers.length) this.flushRound();
+      this.delivered(sub, a.end, a.body.length, () => toSample(a));
       return;
     }
+    this.onRefused(sub, a);
+  }
+
+  /** A live request (or a stream) answered with an error: a 409 starts over under the new handle; anything else is retried. */
+  onRefused(sub: Subscriber, a: Answer): void {
     this.errors++;
-    send({ t: "warn", message: `${this.name} subscriber ${sub.id}: live request answered ${a.status}: ${a.body.toString("utf8").slice(0, 300)}` });
+    this.warn(sub, `live request answered ${a.status}: ${a.body.toString("utf8").slice(0, 300)}`);
     if (a.status === 409) {
-      // must-refetch: start over under the new handle.
       sub.handle = a.headers["electric-handle"] ?? sub.handle;
-      void this.snapshot(sub).then(
-        () => this.live(sub),
-        () => setTimeout(() => this.onLive(sub, a), 500),
-      );
+      this.restart(sub);
       return;
     }
     setTimeout(() => void this.live(sub), 500);
   }
 
-  /** Adds `count` subscribers: snapshot then live for each, `concurrency` at a time. */
-  async add(count: number, concurrency: number): Promise<{ failures: number; snapshot: HttpSample | undefined }> {
+  /** must-refetch: a new snapshot, then live again. */
+  restart(sub: Subscriber): void {
+    void this.snapshot(sub).then(
+      () => this.live(sub),
+      (err: Error) => {
+        if (this.closing) return;
+        this.warn(sub, `snapshot after must-refetch: ${err.message}`);
+        setTimeout(() => this.restart(sub), 500);
+      },
+    );
+  }
+
+  /** SSE: opens the subscriber's event stream from its offset; resolves once the head is in (or the attempt failed). */
+  openStream(sub: Subscriber): Promise<void> {
+    const gen = ++sub.gen;
+    sub.openedAt = 0;
+    sub.pending = undefined;
+    sub.change = "";
+    sub.mustRefetch = false;
+    return new Promise((opened) => {
+      const handlers: StreamHandlers = {
+        onData: (data) => {
+          if (sub.gen === gen) this.onEvents(sub, data);
+        },
+        onEnd: (err) => {
+          if (sub.gen === gen) this.onStreamEnd(sub, err);
+        },
+      };
+      sub.transport.stream(this.path(sub, true), handlers).then(
+        (a) => {
+          opened();
+          if (this.closing || sub.gen !== gen) return;
+          if (a.status === 200 && /event-stream/.test(a.headers["content-type"] ?? "")) {
+            sub.openedAt = now();
+            sub.head = a;
+            sub.cursor = a.headers["electric-cursor"] ?? sub.cursor;
+            return;
+          }
+          this.onRefused(sub, a);
+        },
+        (err: Error) => {
+          opened();
+          if (this.closing || sub.gen !== gen) return;
+          this.errors++;
+          this.warn(sub, `stream: ${err.message}`);
+          setTimeout(() => void this.openStream(sub), 200);
+        },
+      );
+    });
+  }
+
+  /**
+   * SSE events as they arrive: a change (a message with `headers.operation`), then the up-to-date control that
+   * closes its batch: the subscriber has the change when that up-to-date is in. As the Electric client does,
+   * the offset to resume from is `<global_last_seen_lsn>_0` of the last up-to-date.
+   */
+  onEvents(sub: Subscriber, data: Buffer): void {
+    let buf = sub.pending ? Buffer.concat([sub.pending, data]) : data;
+    let at = 0;
+    for (;;) {
+      const i = buf.indexOf(EVENT_END, at);
+      if (i < 0) break;
+      const event = buf.toString("utf8", at, i);
+      at = i + 2;
+      if (event.startsWith(":")) continue; // keep-alive comment
+      if (event.includes('"operation"')) {
+        sub.change += event + "\n\n";
+        continue;
+      }
+      if (event.includes('"up-to-date"')) {
+        const lsn = GLOBAL_LSN.exec(event)?.[1];
+        if (lsn) sub.offset = `${lsn}_0`;
+        if (sub.change) {
+          const body = sub.change + event + "\n\n";
+          sub.change = "";
+          const head = sub.head;
+          this.delivered(sub, now(), Buffer.byteLength(body), () => ({ status: head?.status ?? 200, headers: head?.headers ?? {}, body }));
+        }
+        continue;
+      }
+      if (event.includes('"must-refetch"')) sub.mustRefetch = true;
+    }
+    buf = buf.subarray(at);
+    sub.pending = buf.length ? Buffer.from(buf) : undefined;
+  }
+
+  onStreamEnd(sub: Subscriber, err: Error | undefined): void {
+    sub.openedAt = 0;
+    if (this.closing) return;
+    if (sub.mustRefetch) {
+      this.errors++;
+      this.warn(sub, "must-refetch on the event stream");
+      sub.gen++;
+      this.restart(sub);
+      return;
+    }
+    if (!err) {
+      // The server ends a stream after a while (Electric's SSE mode does too); the client opens the next one.
+      this.reconnects++;
+      setImmediate(() => void this.openStream(sub));
+      return;
+    }
+    this.errors++;
+    this.warn(sub, `stream: ${err.message}`);
+    setTimeout(() => void this.openStream(sub), 200);
+  }
+
+  /** Adds `paths.length` subscribers: snapshot then live for each, `concurrency` at a time. */
+  async add(paths: string[], concurrency: number): Promise<{ failures: number; snapshot: HttpSample | undefined }> {
     let next = this.subscribers.length;
-    for (let i = 0; i < count; i++) {
-      this.subscribers.push({ id: this.subscribers.length, handle: undefined, offset: "-1", cursor: undefined, transport: this.makeTransport(this) });
+    for (const path of paths) {
+      this.subscribers.push({
+        id: this.subscribers.length,
+        path,
+        handle: undefined,
+        offset: "-1",
+        cursor: undefined,
+        transport: this.makeTransport(this),
+        gen: 0,
+        openedAt: 0,
+        head: undefined,
+        pending: undefined,
+        change: "",
+        mustRefetch: false,
+      });
     }
     this.resetRound();
     let failures = 0;
@@ -234,18 +419,45 @@ class Group {
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
     // Setup traffic is not part of round 1.
     this.newSockets = 0;
+    this.reconnects = 0;
     return { failures, snapshot };
   }
 
-  rearm(): Promise<number> {
+  /**
+   * Between rounds. Long-poll: the parked subscribers send their next live request. SSE: streams open for longer
+   * than `refreshAfterMs` are closed and opened again (`concurrency` at a time), so that none reaches the end
+   * the server gives it during the next round; resolves once they are open.
+   */
+  async rearm(refreshAfterMs: number, concurrency: number): Promise<{ count: number; refreshed: number }> {
+    if (this.transport === "sse") {
+      const cutoff = now() - refreshAfterMs;
+      const old = this.subscribers.filter((s) => s.openedAt > 0 && s.openedAt < cutoff);
+      let next = 0;
+      const worker = async () => {
+        while (next < old.length) {
+          const sub = old[next++] as Subscriber;
+          sub.gen++;
+          sub.transport.close();
+          await this.openStream(sub);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+      // The re-opened connections are not part of the next round.
+      this.newSockets = 0;
+      return { count: 0, refreshed: old.length };
+    }
     const subs = this.parked;
     this.parked = [];
-    return Promise.all(subs.map((s) => this.live(s))).then(() => subs.length);
+    await Promise.all(subs.map((s) => this.live(s)));
+    return { count: subs.length, refreshed: 0 };
   }
 
   close(): void {
     this.closing = true;
-    for (const sub of this.subscribers) sub.transport.close();
+    for (const sub of this.subscribers) {
+      sub.gen++;
+      sub.transport.close();
+    }
     this.parked = [];
     this.agent?.destroy();
   }
@@ -257,11 +469,16 @@ function toSample(a: Answer): HttpSample {
 
 const groups = new Map<string, Group>();
 
+/** Rearm's SSE re-opening: streams opened at once per generator (kept under the servers' listen backlog). */
+const REFRESH_CONCURRENCY = 64;
+
 async function open(msg: OpenMessage): Promise<void> {
   const started = now();
   const existing = groups.get(msg.group);
+  const paths = typeof msg.paths === "string" ? Array.from({ length: msg.count }, () => msg.paths as string) : msg.paths;
+  if (paths.length !== msg.count) throw new Error(`open: ${paths.length} paths for ${msg.count} subscribers`);
   if (existing && msg.add) {
-    const { failures, snapshot } = await existing.add(msg.count, msg.concurrency);
+    const { failures, snapshot } = await existing.add(paths, msg.concurrency);
     send({ t: "opened", group: msg.group, count: existing.subscribers.length, ms: now() - started, snapshot, errors: failures });
     return;
   }
@@ -271,11 +488,11 @@ async function open(msg: OpenMessage): Promise<void> {
   const port = Number(url.port);
   const headers: Record<string, string> = msg.authorization ? { authorization: msg.authorization } : {};
   const agent = msg.client === "node-http" ? new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1_000_000, scheduling: "lifo" }) : undefined;
-  const group = new Group(msg.group, msg.table, msg.reissue, agent, (g) =>
+  const group = new Group(msg.group, msg.transport, msg.reissue, agent, (g) =>
     agent ? nodeHttpTransport(g, agent, host, port, headers) : rawTransport(g, host, port, headers),
   );
   groups.set(msg.group, group);
-  const { failures, snapshot } = await group.add(msg.count, msg.concurrency);
+  const { failures, snapshot } = await group.add(paths, msg.concurrency);
   send({ t: "opened", group: msg.group, count: group.subscribers.length, ms: now() - started, snapshot, errors: failures });
 }
 
@@ -299,8 +516,8 @@ process.on("message", (raw) => {
       return;
     case "rearm":
       void group(msg.group)
-        .rearm()
-        .then((count) => send({ t: "rearmed", group: msg.group, count }));
+        .rearm(msg.refreshAfterMs, REFRESH_CONCURRENCY)
+        .then(({ count, refreshed }) => send({ t: "rearmed", group: msg.group, count, refreshed }));
       return;
     case "flush":
       group(msg.group).flushRound();

@@ -98,14 +98,15 @@ interface TargetWindows {
 }
 
 interface WindowSource {
-  fanout?: { runcast?: TargetWindows; floor?: TargetWindows }[];
+  /** Per N: every feed and transport measured (`configs`), or (older result files) the targets themselves. */
+  fanout?: { runcast?: TargetWindows; floor?: TargetWindows; configs?: { runcast?: TargetWindows; floor?: TargetWindows }[] }[];
 }
 
 /** The measured rounds of the server (Runcast or floor) whose pid is in the profile's file name. */
 function windowsFor(resultFile: string, profileFile: string, phase: string): { label: string; windows: [number, number][] } | undefined {
   const pid = Number(/CPU\.\d+\.\d+\.(\d+)\./.exec(profileFile)?.[1]);
   const result = JSON.parse(readFileSync(resultFile, "utf8")) as WindowSource;
-  for (const f of result.fanout ?? []) {
+  for (const f of (result.fanout ?? []).flatMap((x) => x.configs ?? [x])) {
     for (const t of [f.runcast, f.floor]) {
       if (t?.serverPid === pid) {
         return { label: `${t.target} at N=${t.n}, ${phase}`, windows: t.rounds.map((r) => (phase === "reissue" ? r.reissueMonotonicUs : r.monotonicUs)) };

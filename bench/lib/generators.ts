@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Channel } from "./children.ts";
 import { estimateOffset, now, type ClockOffset, type ClockSample } from "./clock.ts";
@@ -14,8 +15,22 @@ export interface RoundTimes {
   bodyBytes: number;
   empty: number;
   newSockets: number;
+  /** SSE streams the server ended during the round (re-opened by their subscribers). */
+  reconnects: number;
   errors: number;
   sample: HttpSample | undefined;
+}
+
+/** The open-files limit of a process (`Max open files` in /proc/<pid>/limits), or undefined if unreadable. */
+export function readFdLimit(pid: number | "self"): { soft: number; hard: number } | undefined {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, "utf8"));
+    if (!m) return undefined;
+    const n = (v: string | undefined) => (v === "unlimited" ? Number.POSITIVE_INFINITY : Number(v));
+    return { soft: n(m[1]), hard: n(m[2]) };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -80,22 +95,55 @@ export class GeneratorPool {
     return offsets;
   }
 
+  /** Each generator's open-files limit. */
+  fdLimits(): ({ soft: number; hard: number } | undefined)[] {
+    return this.#gens.map((g) => readFdLimit(g.pid));
+  }
+
   /**
    * Opens a group of `total` subscribers split across the generators (with `add`, adds them to the group's);
-   * resolves when every live request is sent.
+   * `paths` is what every subscriber reads, or one path per subscriber (each generator gets a contiguous
+   * slice). Resolves when every live request is sent (SSE: every stream is open).
    */
   async open(
     group: string,
-    opts: { url: string; table: string; authorization: string | undefined; total: number; concurrency: number; reissue: "immediate" | "deferred"; client: "raw" | "node-http"; add?: boolean },
+    opts: {
+      url: string;
+      paths: string | readonly string[];
+      transport: "long-poll" | "sse";
+      authorization: string | undefined;
+      total: number;
+      concurrency: number;
+      reissue: "immediate" | "deferred";
+      client: "raw" | "node-http";
+      add?: boolean;
+    },
   ) {
+    if (typeof opts.paths !== "string" && opts.paths.length !== opts.total) throw new Error(`open: ${opts.paths.length} paths for ${opts.total} subscribers`);
     const added = this.#split(opts.total);
     const before = opts.add ? (this.#per.get(group) ?? []) : [];
     const per = added.map((n, i) => n + (before[i] ?? 0));
     this.#per.set(group, per);
+    let from = 0;
     const answers = await Promise.all(
       this.#gens.map((g, i) => {
-        g.send({ t: "open", group, add: opts.add ?? false, url: opts.url, table: opts.table, authorization: opts.authorization, count: added[i] as number, concurrency: opts.concurrency, reissue: opts.reissue, client: opts.client });
-        return g.next("opened", 300_000);
+        const count = added[i] as number;
+        const paths = typeof opts.paths === "string" ? opts.paths : opts.paths.slice(from, from + count);
+        from += count;
+        g.send({
+          t: "open",
+          group,
+          add: opts.add ?? false,
+          url: opts.url,
+          paths,
+          transport: opts.transport,
+          authorization: opts.authorization,
+          count,
+          concurrency: opts.concurrency,
+          reissue: opts.reissue,
+          client: opts.client,
+        });
+        return g.next("opened", 600_000);
       }),
     );
     return {
@@ -132,19 +180,25 @@ export class GeneratorPool {
       bodyBytes: Math.max(...reports.map((r) => r.bodyBytes)),
       empty: reports.reduce((s, r) => s + r.empty, 0),
       newSockets: reports.reduce((s, r) => s + r.newSockets, 0),
+      reconnects: reports.reduce((s, r) => s + r.reconnects, 0),
       errors: reports.reduce((s, r) => s + r.errors, 0),
       sample: reports.find((r) => r.sample)?.sample,
     };
   }
 
-  /** Deferred re-issue: every subscriber of the group sends its next live request; resolves once all are written. */
-  async rearm(group: string): Promise<void> {
-    await Promise.all(
+  /**
+   * Between rounds: long-poll (deferred re-issue), every subscriber of the group sends its next live request;
+   * SSE, streams open for longer than `refreshAfterMs` are re-opened. Resolves once all are written (open).
+   * Returns how many requests were re-issued and how many streams re-opened.
+   */
+  async rearm(group: string, refreshAfterMs = Number.POSITIVE_INFINITY): Promise<{ count: number; refreshed: number }> {
+    const answers = await Promise.all(
       this.#gens.map((g) => {
-        g.send({ t: "rearm", group });
-        return g.next("rearmed", 60_000);
+        g.send({ t: "rearm", group, refreshAfterMs: Number.isFinite(refreshAfterMs) ? refreshAfterMs : 1e12 });
+        return g.next("rearmed", 120_000);
       }),
     );
+    return { count: answers.reduce((s, a) => s + a.count, 0), refreshed: answers.reduce((s, a) => s + a.refreshed, 0) };
   }
 
   /** Drops the group's subscribers (their connections close). */

@@ -19,7 +19,13 @@ export type ToGenerator =
       add?: boolean;
       /** http://127.0.0.1:port */
       url: string;
-      table: string;
+      /**
+       * What each subscriber reads, as a path with its fixed query (`/v1/shape?table=bench_items`,
+       * `/realtime/v1/runs/<id>`): one for all, or one per subscriber (`count` of them).
+       */
+      paths: string | string[];
+      /** long-poll: `live=true` requests, each held until a change; sse: one `live=true&live_sse=true` event stream each. */
+      transport: "long-poll" | "sse";
       authorization: string | undefined;
       count: number;
       /** Snapshot requests in flight at once while opening. */
@@ -32,8 +38,12 @@ export type ToGenerator =
       /** raw: the bench's minimal HTTP/1.1 client (lib/raw-http.ts); node-http: node:http with a keep-alive agent. */
       client: "raw" | "node-http";
     }
-  /** Deferred mode: send every subscriber's next live request now. */
-  | { t: "rearm"; group: string }
+  /**
+   * Between rounds. Long-poll, deferred mode: send every subscriber's next live request now. SSE: re-open the
+   * streams open for longer than `refreshAfterMs` (the server ends a stream after a while; re-opened between
+   * rounds, none ends during one), and wait until they are open again.
+   */
+  | { t: "rearm"; group: string; refreshAfterMs: number }
   /** Send the round's timestamps now, even if some subscribers have not had their response. */
   | { t: "flush"; group: string }
   | { t: "close"; group: string };
@@ -52,15 +62,26 @@ export type FromGenerator =
       empty: number;
       /** Sockets opened since the last round (keep-alive reuse means 0 in a steady state). */
       newSockets: number;
+      /** SSE: streams the server ended during the round, re-opened by their subscriber (should be 0). */
+      reconnects: number;
       errors: number;
+      /**
+       * The first data response of the round: long-poll, the response; SSE, the stream's response head and as
+       * body the events of the round (the change, then up-to-date), as they came.
+       */
       sample: HttpSample | undefined;
     }
-  | { t: "rearmed"; group: string; count: number }
+  /** `count` live requests re-issued (long-poll) or `refreshed` streams re-opened (SSE). */
+  | { t: "rearmed"; group: string; count: number; refreshed: number }
   | { t: "warn"; message: string }
   | { t: "closed"; group: string };
 
 export type ToFloor =
-  | { t: "init"; live: HttpSample; snapshot: HttpSample }
+  /**
+   * The canned answers: `live` for a held long-poll, `sse` for an event stream (its head, and as body the events
+   * written to every stream at a release; the last of them, up-to-date, is also written when a stream opens).
+   */
+  | { t: "init"; snapshot: HttpSample; live?: HttpSample; sse?: HttpSample }
   | { t: "held" }
   | { t: "stop" };
 
