@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { badRequest } from "../errors.ts";
-import { parseOffset } from "../sync/offset.ts";
+import { formatOffset, parseOffset } from "../sync/offset.ts";
 import type { Shape } from "../sync/shape.ts";
 import type { ShapeDefinition, ShapeRegistry } from "../sync/shapes.ts";
 import type { Chunk } from "../sync/log.ts";
@@ -87,7 +87,7 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
     if (offset.kind !== "at") {
       const handle = shape.handle;
       const pieces = offset.kind === "start" && shape.spec.log === "full" ? shape.materialize() : [];
-      const at = shape.lastOffset;
+      const at = shape.position(registry.lastLsn);
       send(
         res,
         200,
@@ -106,7 +106,9 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
       return RESPONSE_ALREADY_SENT;
     }
     const handle = q.handle as string;
-    if (!shape.answersTo(handle)) {
+    // A handle this node did not issue: another node's reader of the same definition carries on here if the
+    // shape can serve everything after its offset (H3); otherwise it starts over.
+    if (!shape.answersTo(handle) && !registry.adopt(shape, handle, offset.lsn)) {
       sendMustRefetch(res, base, shape.handle);
       return RESPONSE_ALREADY_SENT;
     }
@@ -187,7 +189,9 @@ function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: str
     if (!read.chunks.length && !timedOut) return;
     finish();
     if (!read.chunks.length) {
-      const offset = read.offset;
+      // Nothing changed for the shape: the reader's state now holds every transaction this node applied (O3).
+      const at = shape.positionLsn(registry.lastLsn);
+      const offset = at > lsn ? formatOffset(at, 0) : read.offset;
       send(
         res,
         200,

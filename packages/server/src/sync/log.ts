@@ -114,6 +114,19 @@ export class ShapeLog {
     this.#trim();
   }
 
+  /**
+   * Replaces every chunk up to `upTo` with `chunks` (the shape's changes after `from`, up to `upTo`, in
+   * order), so that a reader holding everything up to `from` can read on from here (sync/SPEC.md H3).
+   */
+  replaceUpTo(upTo: bigint, from: bigint, chunks: readonly Chunk[]): void {
+    const kept = this.#chunks.slice(this.#head).filter((c) => c.lsn > upTo);
+    this.#chunks = [...chunks, ...kept];
+    this.#head = 0;
+    this.#bytes = this.#chunks.reduce((n, c) => n + c.bytes, 0);
+    this.#trimmedLsn = from;
+    this.#trim();
+  }
+
   /** True when a reader holding everything up to `lsn` has missed dropped chunks. */
   isBehind(lsn: bigint): boolean {
     return lsn < this.#trimmedLsn;

@@ -1,3 +1,4 @@
+import type { Transaction } from "./changes.ts";
 import type { SnapshotXids } from "./visibility.ts";
 
 /**
@@ -34,5 +35,73 @@ export class DeliveredXids {
       if (lsn !== undefined && lsn <= upTo) return true;
     }
     return false;
+  }
+}
+
+/**
+ * The transactions this node applied lately, under a byte budget (SPEC.md H3): what it needs to take over a
+ * reader that another node served, from that reader's offset. `covers(lsn)` is true when every transaction
+ * committed after `lsn` that this node has applied is still here: from just before the first transaction of
+ * the stream (no valid offset lies between the slot's start and it: every commit in between would have been
+ * streamed) until the oldest one is dropped.
+ */
+export class TransactionWindow {
+  readonly #budget: number;
+  #txs: { tx: Transaction; bytes: number }[] = [];
+  #head = 0;
+  #bytes = 0;
+  #from: bigint | undefined;
+
+  constructor(budgetBytes: number) {
+    this.#budget = budgetBytes;
+  }
+
+  /** The stream starts over from a new slot at `from`: every later transaction comes, nothing before it is known. */
+  reset(from: bigint): void {
+    this.#txs = [];
+    this.#head = 0;
+    this.#bytes = 0;
+    this.#from = from;
+  }
+
+  add(tx: Transaction): void {
+    if (this.#from === undefined) this.#from = tx.commitLsn - 1n;
+    let bytes = 64;
+    for (const ch of tx.changes) {
+      bytes += 48;
+      if (ch.kind === "truncate") continue;
+      for (const row of [ch.kind === "delete" ? undefined : ch.new, ch.kind === "insert" ? undefined : ch.old]) {
+        if (!row) continue;
+        for (const k in row) bytes += 16 + (row[k]?.length ?? 0) * 2;
+      }
+    }
+    this.#txs.push({ tx, bytes });
+    this.#bytes += bytes;
+    while (this.#bytes > this.#budget && this.#txs.length - this.#head > 1) {
+      const dropped = this.#txs[this.#head] as { tx: Transaction; bytes: number };
+      this.#txs[this.#head] = undefined as unknown as { tx: Transaction; bytes: number };
+      this.#head++;
+      this.#bytes -= dropped.bytes;
+      this.#from = dropped.tx.commitLsn;
+    }
+    if (this.#head > 64 && this.#head * 2 >= this.#txs.length) {
+      this.#txs = this.#txs.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  covers(lsn: bigint): boolean {
+    return this.#from !== undefined && lsn >= this.#from;
+  }
+
+  /** The transactions committed after `after` up to `upTo`, in commit order. */
+  between(after: bigint, upTo: bigint): Transaction[] {
+    const out: Transaction[] = [];
+    for (let i = this.#head; i < this.#txs.length; i++) {
+      const tx = (this.#txs[i] as { tx: Transaction }).tx;
+      if (tx.commitLsn > upTo) break;
+      if (tx.commitLsn > after) out.push(tx);
+    }
+    return out;
   }
 }

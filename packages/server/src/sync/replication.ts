@@ -1,7 +1,7 @@
 import { SESSION_OPTIONS } from "../db/session.ts";
 import pg from "pg";
 import { RuncastError } from "../errors.ts";
-import type { Change, Relation, Row, Transaction } from "./changes.ts";
+import { parseLsn, type Change, type Relation, type Row, type Transaction } from "./changes.ts";
 import { decodePgoutput, decodeReplicationFrame, encodeStandbyStatus } from "./pgoutput/decode.ts";
 import type { OldTuple, PgoutputMessage, RelationMessage, TupleData } from "./pgoutput/messages.ts";
 
@@ -96,7 +96,7 @@ export class ReplicationStream {
   /** Highest keepalive walEnd: every transaction committing before it has already been received. */
   #serverSent = 0n;
   #lastCommitLsn = 0n;
-  #slotCreated = false;
+  #slotCreatedAt: bigint | undefined;
 
   constructor(private readonly opts: ReplicationStreamOptions) {
     assertSlotName(opts.slotName);
@@ -115,9 +115,12 @@ export class ReplicationStream {
     return this.#state === "streaming";
   }
 
-  /** The slot did not exist and this stream made it: it starts at the current WAL position, not where an earlier stream stopped. */
-  get slotCreated(): boolean {
-    return this.#slotCreated;
+  /**
+   * When the slot did not exist and this stream made it: the LSN it starts from (the WAL position then), not
+   * where an earlier stream stopped.
+   */
+  get slotCreatedAt(): bigint | undefined {
+    return this.#slotCreatedAt;
   }
 
   /** Resolves once the server accepted START_REPLICATION. Rejects (and closes) if it did not; onError is not called then. */
@@ -161,7 +164,7 @@ export class ReplicationStream {
     copy.on("copyData", (msg) => this.#onCopyData(msg.chunk));
     try {
       await client.connect();
-      this.#slotCreated = await ensureSlot(client, this.opts.slotName);
+      this.#slotCreatedAt = await ensureSlot(client, this.opts.slotName);
       await this.#startReplication(client, copy);
     } catch (err) {
       this.#state = "stopped";
@@ -414,15 +417,16 @@ function hasSqlState(err: unknown, code: string): boolean {
 
 /**
  * Creates the permanent pgoutput slot unless it exists. `client` must be a replication connection
- * (replication commands accept no parameters, hence the validated, quoted name). True if created.
+ * (replication commands accept no parameters, hence the validated, quoted name). When it was created: the
+ * LSN it starts from (its consistent point: every transaction committed after it will be streamed).
  */
-export async function ensureSlot(client: pg.Client, slotName: string): Promise<boolean> {
+export async function ensureSlot(client: pg.Client, slotName: string): Promise<bigint | undefined> {
   assertSlotName(slotName);
   try {
-    await client.query(`CREATE_REPLICATION_SLOT ${quoteIdent(slotName)} LOGICAL pgoutput NOEXPORT_SNAPSHOT`);
-    return true;
+    const { rows } = await client.query<{ consistent_point: string }>(`CREATE_REPLICATION_SLOT ${quoteIdent(slotName)} LOGICAL pgoutput NOEXPORT_SNAPSHOT`);
+    return parseLsn(rows[0]?.consistent_point ?? "0/0");
   } catch (err) {
-    if (hasSqlState(err, "42710")) return false; // duplicate_object: it already exists
+    if (hasSqlState(err, "42710")) return undefined; // duplicate_object: it already exists
     throw err;
   }
 }

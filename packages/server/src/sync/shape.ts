@@ -25,6 +25,8 @@ export interface ShapeLimits {
 
 /** Old handles a shape still accepts from readers that are not behind (SPEC.md H2). */
 const MAX_RETIRED_HANDLES = 8;
+/** Handles of the same definition issued by other nodes, whose readers this shape took over (SPEC.md H3). */
+const MAX_ADOPTED_HANDLES = 16;
 
 type Waiter = () => void;
 
@@ -50,6 +52,15 @@ export class Shape {
   dirty = false;
   /** Handles this shape had before; readers on them that are not behind carry on. Never handed out again. */
   readonly #retired: string[] = [];
+  /** Handles other nodes issued for this definition, whose readers carry on here (H3). */
+  readonly #adopted: string[] = [];
+  /** Commit LSN of the newest transaction applied to this shape (with or without changes for it). */
+  appliedLsn = 0n;
+  /**
+   * Every change to the shape committed after this LSN is in the log (or was trimmed from it): set when the
+   * snapshot is installed, lowered when another node's reader is taken over from an older position (H3).
+   */
+  completeAfter = 0n;
   #pending: Transaction[] = [];
   #snapshot: (SnapshotXids & { lsn: bigint }) | undefined;
   #materialized: Buffer[] | undefined;
@@ -73,18 +84,54 @@ export class Shape {
     this.schemaHeader = schemaHeader(spec.projection);
   }
 
-  /** Offset of the newest chunk (what a reader of the materialised rows continues from). */
-  get lastOffset(): string {
-    return this.log.last?.offset ?? (this.log.trimmedLsn > 0n ? formatOffset(this.log.trimmedLsn, 0) : BEFORE_LOG);
-  }
-
   get lastLsn(): bigint {
     return this.log.lastLsn;
   }
 
-  /** Whether `handle` names this shape: its current handle or a retired one. */
+  /** Whether `handle` names this shape: its current handle, a retired one or an adopted one. */
   answersTo(handle: string | undefined): boolean {
-    return handle !== undefined && (handle === this.handle || this.#retired.includes(handle));
+    return handle !== undefined && (handle === this.handle || this.#retired.includes(handle) || this.#adopted.includes(handle));
+  }
+
+  /**
+   * The offset of the shape's state as a whole: its rows hold every transaction up to the newest one this
+   * node applied (`globalLsn`, or a later one already applied to this shape), so a reader handed these rows
+   * continues after it (O3). Unlike the last chunk's offset, it means the same on every node.
+   */
+  position(globalLsn: bigint): string {
+    return formatOffset(this.positionLsn(globalLsn), 0);
+  }
+
+  positionLsn(globalLsn: bigint): bigint {
+    let lsn = globalLsn > this.appliedLsn ? globalLsn : this.appliedLsn;
+    if (this.log.lastLsn > lsn) lsn = this.log.lastLsn;
+    return lsn;
+  }
+
+  /** Takes over readers of another node's handle for this definition (H3). Returns a handle that fell out of the bounded set. */
+  adopt(handle: string): string | undefined {
+    if (this.answersTo(handle)) return undefined;
+    this.#adopted.push(handle);
+    return this.#adopted.length > MAX_ADOPTED_HANDLES ? this.#adopted.shift() : undefined;
+  }
+
+  get adoptedHandles(): readonly string[] {
+    return this.#adopted;
+  }
+
+  /**
+   * The chunks these transactions make for this shape, decided from each change alone (the tables are
+   * published with REPLICA IDENTITY FULL, so an update's old row says whether the row was in the shape): the
+   * same chunks the shape's own log got or would have got for them. Undefined when one of them truncates the table.
+   */
+  replay(txs: readonly Transaction[]): Chunk[] | undefined {
+    const scratch = new Shape(this.handle, this.key, { ...this.spec, log: "changes_only" }, { logBytes: Number.MAX_SAFE_INTEGER });
+    scratch.state = "ready";
+    for (const tx of txs) {
+      scratch.apply(tx);
+      if (scratch.state !== "ready") return undefined;
+    }
+    return scratch.log.readAfter(0n, BEFORE_LOG).chunks;
   }
 
   get retiredHandles(): readonly string[] {
@@ -158,6 +205,7 @@ export class Shape {
       return false;
     }
     if (this.state === "invalid") return false;
+    if (tx.commitLsn > this.appliedLsn) this.appliedLsn = tx.commitLsn;
     const snap = this.#snapshot;
     if (snap) {
       // C1: the snapshot ends where the WAL insert position was read; nothing committed later is in it.

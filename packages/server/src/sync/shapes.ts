@@ -4,7 +4,7 @@ import { RuncastError, badRequest } from "../errors.ts";
 import type { Change, Transaction } from "./changes.ts";
 import { identityProjection, type Projection } from "./projection.ts";
 import type { Publication } from "./publication.ts";
-import { DeliveredXids } from "./recent.ts";
+import { DeliveredXids, TransactionWindow } from "./recent.ts";
 import { Shape, type LogMode, type ReplicaMode, type ShapeLimits, type ShapeSpec } from "./shape.ts";
 import { takeSnapshot } from "./snapshot.ts";
 import { loadTableInfo, loadTableInfoByOid, sameTableShape, type TableInfo, type TableName } from "./table-info.ts";
@@ -31,6 +31,8 @@ export interface RegistryOptions extends ShapeLimits {
   snapshotTimeoutMs: number;
   /** Reports a shape invalidated by a failure (where clause, budget, bug), for the node's log. */
   onShapeFailure?(shape: Shape, err: unknown): void;
+  /** Byte budget of the recent transactions kept to take over other nodes' readers (H3); 16 MiB by default. */
+  windowBytes?: number;
 }
 
 let handleSeq = 0;
@@ -82,6 +84,8 @@ export class ShapeRegistry {
   readonly #eq = new Map<number, Map<string, Map<string, Set<Shape>>>>();
   /** What the stream delivered lately, to detect snapshots taken inside a commit's visibility window (C2). */
   readonly #delivered = new DeliveredXids();
+  /** Recent transactions, to take over readers of other nodes from their offsets (H3). */
+  readonly window: TransactionWindow;
   /** Definitions refused for a while: their where clause could not be evaluated within budget. */
   readonly #poisoned = new Map<string, { message: string; until: number }>();
   readonly #dirty = new Set<Shape>();
@@ -100,6 +104,7 @@ export class ShapeRegistry {
     this.#pool = pool;
     this.#publication = publication;
     this.#opts = opts;
+    this.window = new TransactionWindow(opts.windowBytes ?? 16 * 1024 * 1024);
     this.#timer = setInterval(() => this.evictIdle(Date.now()), Math.min(60_000, opts.idleMs)).unref();
     warmUpWhereCompiler();
   }
@@ -192,6 +197,7 @@ export class ShapeRegistry {
       }
       this.#current = undefined;
       this.#delivered.add(cur.tx.xid, cur.tx.commitLsn);
+      this.window.add(cur.tx);
       this.lastLsn = cur.tx.commitLsn;
       applied.push(cur.done);
     }
@@ -259,6 +265,15 @@ export class ShapeRegistry {
   }
 
   /**
+   * The stream starts at `lsn` on a slot made just now: nothing before it is known here. Positions handed
+   * out from now on are at least `lsn`, and readers holding an older one are taken over only by another node.
+   */
+  continueFrom(lsn: bigint): void {
+    if (lsn > this.lastLsn) this.lastLsn = lsn;
+    this.window.reset(lsn);
+  }
+
+  /**
    * The stream lost continuity (this node's slot was dropped while it was away and made anew): what
    * happened in between is unknown, so every shape's readers start over (sync/SPEC.md N1).
    */
@@ -295,6 +310,30 @@ export class ShapeRegistry {
       this.#byHandle.set(next, shape);
     }
     return shape.handle;
+  }
+
+  /**
+   * A reader of this definition arrived with a handle another node issued (the same definition hash) and
+   * the offset it holds: this shape takes it over when its log holds every change after that offset, or
+   * can be made to from the recent transactions (SPEC.md H3). False: the reader must start over (409).
+   */
+  adopt(shape: Shape, handle: string, lsn: bigint): boolean {
+    if (shape.state !== "ready" || handle.slice(0, 9) !== shape.handle.slice(0, 9)) return false;
+    if (lsn < shape.completeAfter || shape.log.isBehind(lsn)) {
+      if (!this.window.covers(lsn)) return false;
+      const upTo = shape.completeAfter > shape.log.trimmedLsn ? shape.completeAfter : shape.log.trimmedLsn;
+      // A transaction still being applied is not in the window yet.
+      if (upTo > this.lastLsn) return false;
+      const chunks = shape.replay(this.window.between(lsn, upTo));
+      if (!chunks) return false;
+      shape.log.replaceUpTo(upTo, lsn, chunks);
+      shape.completeAfter = lsn;
+      if (shape.log.isBehind(lsn)) return false;
+    }
+    const dropped = shape.adopt(handle);
+    if (dropped !== undefined) this.#byHandle.delete(dropped);
+    this.#byHandle.set(handle, shape);
+    return true;
   }
 
   evictIdle(now: number): void {
@@ -381,6 +420,8 @@ export class ShapeRegistry {
         shape.invalidate(new Error("the snapshot does not see a transaction the stream delivered before the shape existed"));
       } else {
         shape.finishSnapshot(snap.rows, snap.xids, snap.lsn);
+        // Its rows now hold every transaction this node applied; the log has every later change (H3).
+        shape.completeAfter = shape.appliedLsn > this.lastLsn ? shape.appliedLsn : this.lastLsn;
       }
     } catch (err) {
       shape.invalidate(err instanceof Error ? err : new Error(String(err)));
@@ -455,6 +496,7 @@ export class ShapeRegistry {
     if (this.#byKey.get(shape.key) === shape) this.#byKey.delete(shape.key);
     this.#byHandle.delete(shape.handle);
     for (const h of shape.retiredHandles) this.#byHandle.delete(h);
+    for (const h of shape.adoptedHandles) this.#byHandle.delete(h);
     const oid = shape.spec.table.oid;
     const eq = shape.spec.where?.equality;
     if (eq) {

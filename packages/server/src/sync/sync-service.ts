@@ -142,7 +142,9 @@ export class SyncService {
     if (this.registry.backlog > MAX_BACKLOG) stream.pause();
     this.#failures = 0;
     this.#streamedBefore = true;
-    if (reconnecting && stream.slotCreated) {
+    const createdAt = stream.slotCreatedAt;
+    if (createdAt !== undefined) this.registry.continueFrom(createdAt);
+    if (reconnecting && createdAt !== undefined) {
       this.#opts.log(`replication slot ${this.#opts.slotName} was gone and is made anew: changes made meanwhile are unknown, every shape must be refetched`);
       this.registry.invalidateAll("the replication slot was lost while the node was away");
     } else if (reconnecting) {
