@@ -101,7 +101,7 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
           "cache-control": cacheControl(base, CACHE.nonLive),
           etag: `"${handle}:${q.offset}:${at}"`,
         },
-        bodyPieces(pieces, upToDateMessage(registry.lastLsn)),
+        bodyPieces(pieces, upToDateMessage(shape.positionLsn(registry.lastLsn))),
       );
       return RESPONSE_ALREADY_SENT;
     }
@@ -131,14 +131,14 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
           "cache-control": cacheControl(base, CACHE.nonLive),
           etag: `"${handle}:${q.offset}:${read.offset}"`,
         },
-        bodyPieces(read.chunks, read.upToDate ? upToDateMessage(registry.lastLsn) : undefined),
+        bodyPieces(read.chunks, read.upToDate ? upToDateMessage(shape.positionLsn(registry.lastLsn)) : undefined),
       );
       return RESPONSE_ALREADY_SENT;
     }
     const cursor = nextCursor(q.cursor, Math.max(1, Math.round(ctx.longPollMs / 1000)));
     const liveHeaders = { ...headers, [HEADER.cursor]: cursor };
     if (q.sse) {
-      const reader = new SseReader(shape, res, offset.lsn, offset.text, { ...ctx.sse, globalLsn: () => registry.lastLsn }, () => release?.());
+      const reader = new SseReader(shape, res, offset.lsn, offset.text, { ...ctx.sse, globalLsn: () => shape.positionLsn(registry.lastLsn) }, () => release?.());
       handedOff = true;
       reader.start(liveHeaders);
       return RESPONSE_ALREADY_SENT;
@@ -179,7 +179,7 @@ function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: str
       return;
     }
     const cached = sharedResponses.get(shape);
-    if (cached && cached.fromLsn === lsn && cached.text === text && cached.last === shape.log.last && cached.globalLsn === registry.lastLsn && cached.handle === headers[HEADER.handle] && cached.cursor === headers[HEADER.cursor] && cached.origin === headers["access-control-allow-origin"]) {
+    if (cached && cached.fromLsn === lsn && cached.text === text && cached.last === shape.log.last && cached.globalLsn === shape.positionLsn(registry.lastLsn) && cached.handle === headers[HEADER.handle] && cached.cursor === headers[HEADER.cursor] && cached.origin === headers["access-control-allow-origin"]) {
       // Woken by the same change as the reader before it, from the same position: the same response.
       finish();
       sendPrepared(res, 200, cached.headers, cached.body);
@@ -196,11 +196,11 @@ function holdLongPoll(shape: Shape, def: ShapeDefinition, lsn: bigint, text: str
         res,
         200,
         { ...headers, [HEADER.offset]: offset, [HEADER.upToDate]: "", [HEADER.hasData]: "false", "cache-control": cacheControl(headers, CACHE.live), etag: `"${headers[HEADER.handle] as string}:${text}:${offset}:${Date.now()}"` },
-        Buffer.from(`[${upToDateMessage(registry.lastLsn)}]`),
+        Buffer.from(`[${upToDateMessage(at)}]`),
       );
       return;
     }
-    const shared = sharedLiveResponse(shape, headers, read.chunks, lsn, text, registry.lastLsn);
+    const shared = sharedLiveResponse(shape, headers, read.chunks, lsn, text, shape.positionLsn(registry.lastLsn));
     sendPrepared(res, 200, shared.headers, shared.body);
   };
   // ±15 % jitter so thousands of held requests do not all come back in the same millisecond.
