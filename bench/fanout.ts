@@ -77,8 +77,8 @@ export interface FanoutOptions {
   client: "raw" | "node-http";
   targets: FanoutTargetName[];
   /**
-   * SSE: between rounds, streams open for longer than this are re-opened. Runcast ends a stream 45–60 s after
-   * it opened (the client then opens the next one); re-opened between rounds, none ends during a round.
+   * SSE: before each round, streams open for longer than this are re-opened. Runcast ends a stream 45–60 s
+   * after it opened (the client then opens the next one); re-opened before a round, none ends during it.
    */
   sseRefreshMs: number;
   /** Write a V8 CPU profile of each server (Runcast and floor) here (node --cpu-prof). */
@@ -94,10 +94,12 @@ export interface RoundResult {
   /** Subscribers without the change this round (should be 0). */
   missing: number;
   newSockets: number;
-  /** SSE streams the server ended during the round, re-opened by their subscribers (should be 0). */
+  /** SSE streams the server ended since the previous round (re-opened by their subscribers at once). */
   reconnects: number;
-  /** SSE streams re-opened after the round (older than sseRefreshMs). */
+  /** SSE streams re-opened before the round (older than sseRefreshMs). */
   refreshed: number;
+  /** Changes subscribers got between the previous round and this one, with no update committed (should be 0). */
+  outside: number;
   errors: number;
   /** Server CPU from the trigger until the last response was in, ms (the fan-out itself). */
   serverFanoutCpuMs: number;
@@ -439,14 +441,17 @@ function openOptions(target: Target, config: FanoutConfig, opts: FanoutOptions) 
   return { url: target.url, transport: config.transport, authorization: target.authorization, concurrency: opts.setupConcurrency, reissue: opts.reissue, client: opts.client };
 }
 
+/** After a round, deferred mode: the long-poll subscribers send their next live request. */
+async function rearm(target: Target, config: FanoutConfig, gens: GeneratorPool, opts: FanoutOptions): Promise<void> {
+  if (config.transport === "long-poll" && opts.reissue === "deferred") await gens.rearm(target.name);
+}
+
 /**
- * After a round: long-poll subscribers send their next live request (deferred mode); SSE streams older than
- * sseRefreshMs are re-opened. Returns how many streams were re-opened.
+ * Before a round, SSE: streams open for longer than sseRefreshMs are re-opened (Runcast ends each 45–60 s after
+ * it opened), so that none ends during the round. Returns how many were.
  */
-async function rearm(target: Target, config: FanoutConfig, gens: GeneratorPool, opts: FanoutOptions): Promise<number> {
-  if (config.transport === "sse") return (await gens.rearm(target.name, opts.sseRefreshMs)).refreshed;
-  if (opts.reissue === "deferred") await gens.rearm(target.name);
-  return 0;
+async function refresh(target: Target, config: FanoutConfig, gens: GeneratorPool, opts: FanoutOptions): Promise<number> {
+  return config.transport === "sse" ? (await gens.rearm(target.name, opts.sseRefreshMs)).refreshed : 0;
 }
 
 /** A few subscribers and updates (JIT, shapes, caches), closed again; then the idle RSS. */
@@ -460,6 +465,7 @@ async function warmUp(target: Target, config: FanoutConfig, plan: FeedPlan, gens
   let sample: HttpSample | undefined;
   for (let r = 0; r < warmupRounds; r++) {
     await quiet([target.pid], config.n);
+    await gens.arm(target.name);
     await target.trigger("warm");
     const times = await gens.round(target.name, 60_000);
     sample ??= times.sample;
@@ -528,9 +534,11 @@ async function hold(run: TargetRun, plan: FeedPlan, gens: GeneratorPool, opts: F
 /** One update (or release), every subscriber timed until it has the change; then the re-issue (SSE: re-opening of old streams) and quiet. */
 async function round(run: TargetRun, label: string, gens: GeneratorPool, opts: FanoutOptions, pids: number[]): Promise<void> {
   const { target, tag, config } = run;
+  const refreshed = await refresh(target, config, gens, opts);
   await quiet(pids, config.n);
   const serverCpu0 = readCpuMs(target.pid);
   const genCpu0 = gens.cpuMs();
+  await gens.arm(target.name);
   const mono0 = monotonicUs();
   const t0 = now();
   await target.trigger("measure");
@@ -538,7 +546,7 @@ async function round(run: TargetRun, label: string, gens: GeneratorPool, opts: F
   const times = await gens.round(target.name, 60_000);
   const mono1 = monotonicUs();
   const serverCpuFanout = readCpuMs(target.pid) - serverCpu0;
-  const refreshed = await rearm(target, config, gens, opts);
+  await rearm(target, config, gens, opts);
   await quiet(pids, config.n);
   const mono2 = monotonicUs();
   const fromSend = latencies(times, t0);
@@ -550,6 +558,7 @@ async function round(run: TargetRun, label: string, gens: GeneratorPool, opts: F
     newSockets: times.newSockets,
     reconnects: times.reconnects,
     refreshed,
+    outside: times.outside,
     errors: times.errors,
     serverFanoutCpuMs: serverCpuFanout,
     serverCpuMs: readCpuMs(target.pid) - serverCpu0,
@@ -571,8 +580,9 @@ async function round(run: TargetRun, label: string, gens: GeneratorPool, opts: F
       ` (commit→ p50 ${fmtMs(r.fromCommit.p50)}); CPU ms: server ${Math.round(r.serverFanoutCpuMs)} fan-out / ${Math.round(r.serverCpuMs)} round, generators ${Math.round(r.generatorCpuMs)}` +
       (r.missing ? `; ${r.missing} MISSING` : "") +
       (r.newSockets ? `; ${r.newSockets} new sockets` : "") +
-      (r.reconnects ? `; ${r.reconnects} streams ended by the server during the round` : "") +
-      (refreshed ? `; ${refreshed} streams re-opened after it` : ""),
+      (r.reconnects ? `; ${r.reconnects} streams ended by the server since the last round` : "") +
+      (r.outside ? `; ${r.outside} changes got again between rounds` : "") +
+      (refreshed ? `; ${refreshed} streams re-opened before it` : ""),
   );
 }
 
@@ -888,8 +898,12 @@ export function fanoutSection(results: FanoutResult[]): string {
 }
 
 /**
- * What each mode measures. Full: every feed and transport at 1,000 and 10,000 (fewer rounds at 10,000), one
- * run at 5,000, and the /v1/shape row at 1,000 (the sync engine's own door); about 7 minutes on 2 cores.
+ * What each mode measures. Full (about 7 minutes on 2 cores): every feed and transport at 1,000, with the
+ * /v1/shape row (the sync engine's own door); own runs over long-poll at 5,000; one run at 10,000 (fewer
+ * rounds). Own runs past 1,000 over SSE, and at 10,000, are left out of the default: Runcast takes about a
+ * minute to open 5,000 feeds of their own on 2 cores, longer than it keeps an SSE stream open (see README).
+ * `--n 5000 --feeds runs --transports sse` measures it. Quick: the four run feeds at 500. With --n (the test
+ * suite's tiny run): every feed and transport of the full plan at each N named.
  */
 const plan = (n: number, rounds: number, shapes: [FanoutFeed, FanoutTransport][]): FanoutConfig[] => shapes.map(([feed, transport]) => ({ feed, transport, n, rounds }));
 const EVERY_RUN_FEED: [FanoutFeed, FanoutTransport][] = [
@@ -900,15 +914,15 @@ const EVERY_RUN_FEED: [FanoutFeed, FanoutTransport][] = [
 ];
 
 export const FANOUT_MODES = {
-  quick: { configs: plan(500, 3, [["shape", "long-poll"], ...EVERY_RUN_FEED]), rounds: 3, warmupSubscribers: 50, warmupRounds: 2 },
+  quick: { configs: plan(500, 3, EVERY_RUN_FEED), rounds: 3, warmupSubscribers: 50, warmupRounds: 2 },
   full: {
     configs: [
       ...plan(1000, 8, [["shape", "long-poll"], ...EVERY_RUN_FEED]),
-      ...plan(5000, 6, [
+      ...plan(5000, 5, [["runs", "long-poll"]]),
+      ...plan(10000, 4, [
         ["run", "long-poll"],
         ["run", "sse"],
       ]),
-      ...plan(10000, 4, EVERY_RUN_FEED),
     ],
     rounds: 6,
     warmupSubscribers: 200,
@@ -926,6 +940,7 @@ export const FANOUT_ARGS = {
   generators: { type: "string" },
   "max-per-generator": { type: "string" },
   "setup-concurrency": { type: "string" },
+  "sse-refresh-ms": { type: "string" },
   reissue: { type: "string" },
   client: { type: "string" },
   target: { type: "string" },
@@ -943,6 +958,7 @@ export function fanoutOptionsFrom(
     generators?: string;
     "max-per-generator"?: string;
     "setup-concurrency"?: string;
+    "sse-refresh-ms"?: string;
     reissue?: string;
     client?: string;
     target?: string;
@@ -978,7 +994,7 @@ export function fanoutOptionsFrom(
       if (!shapes.some(([a, b]) => a === f && b === t)) shapes.push([f, t]);
     };
     if (feeds || transports) for (const f of feeds ?? FANOUT_FEEDS.filter((x) => x !== "shape")) for (const t of transports ?? FANOUT_TRANSPORTS) add(f, t);
-    else for (const c of mode.configs) add(c.feed, c.transport);
+    else for (const c of FANOUT_MODES.full.configs) add(c.feed, c.transport);
     const ns = counts ?? [...new Set(mode.configs.map((c) => c.n))];
     configs = ns.flatMap((n) => plan(n, rounds ?? mode.configs.find((c) => c.n === n)?.rounds ?? mode.rounds, shapes));
   }
@@ -999,7 +1015,7 @@ export function fanoutOptionsFrom(
     reissue,
     client,
     targets: targets as FanoutTargetName[],
-    sseRefreshMs: 30_000,
+    sseRefreshMs: int(values["sse-refresh-ms"], 35_000, "sse-refresh-ms"),
     ...(values["cpu-prof"] ? { cpuProfDir: join(RESULTS_DIR, "prof") } : {}),
     log,
   };

@@ -143,6 +143,9 @@ class Group {
   errors = 0;
   newSockets = 0;
   reconnects = 0;
+  /** A round is on (armed by the orchestrator, until its report): only then does a change count. */
+  armed = false;
+  outside = 0;
   sample: HttpSample | undefined;
 
   constructor(
@@ -161,6 +164,8 @@ class Group {
     this.errors = 0;
     this.newSockets = 0;
     this.reconnects = 0;
+    this.outside = 0;
+    this.armed = false;
     this.sample = undefined;
   }
 
@@ -173,6 +178,7 @@ class Group {
       empty: this.empty,
       newSockets: this.newSockets,
       reconnects: this.reconnects,
+      outside: this.outside,
       errors: this.errors,
       sample: this.sample,
     });
@@ -209,6 +215,11 @@ class Group {
 
   /** A subscriber has the round's change (first time this round counts). */
   delivered(sub: Subscriber, end: number, bytes: number, sample: () => HttpSample): void {
+    if (!this.armed) {
+      // No update was committed for this group: a change delivered twice (e.g. again after a reconnect).
+      if (this.outside++ < 3) this.warn(sub, "got a change between rounds");
+      return;
+    }
     if (this.ends[sub.id] !== null) return;
     this.ends[sub.id] = end;
     this.bodyBytes = bytes;
@@ -267,19 +278,36 @@ class Group {
       this.restart(sub);
       return;
     }
-    setTimeout(() => void this.live(sub), 500);
+    if (this.transport === "sse") this.reopen(sub, 500);
+    else setTimeout(() => void this.live(sub), 500);
   }
 
-  /** must-refetch: a new snapshot, then live again. */
+  /** must-refetch: a new snapshot, then live again (unless a newer attempt took over the subscriber meanwhile). */
   restart(sub: Subscriber): void {
+    const gen = ++sub.gen;
     void this.snapshot(sub).then(
-      () => this.live(sub),
+      () => {
+        if (sub.gen === gen && !this.closing) void this.live(sub);
+      },
       (err: Error) => {
-        if (this.closing) return;
+        if (this.closing || sub.gen !== gen) return;
         this.warn(sub, `snapshot after must-refetch: ${err.message}`);
         setTimeout(() => this.restart(sub), 500);
       },
     );
+  }
+
+  /**
+   * SSE: opens the subscriber's stream again after `delayMs` (0: on the next turn), unless something else
+   * (a newer stream, a restart, the group closing) took over the subscriber meanwhile.
+   */
+  reopen(sub: Subscriber, delayMs: number): void {
+    const gen = ++sub.gen;
+    const go = () => {
+      if (sub.gen === gen && !this.closing) void this.openStream(sub);
+    };
+    if (delayMs > 0) setTimeout(go, delayMs);
+    else setImmediate(go);
   }
 
   /** SSE: opens the subscriber's event stream from its offset; resolves once the head is in (or the attempt failed). */
@@ -315,7 +343,7 @@ class Group {
           if (this.closing || sub.gen !== gen) return;
           this.errors++;
           this.warn(sub, `stream: ${err.message}`);
-          setTimeout(() => void this.openStream(sub), 200);
+          this.reopen(sub, 200);
         },
       );
     });
@@ -357,24 +385,25 @@ class Group {
   }
 
   onStreamEnd(sub: Subscriber, err: Error | undefined): void {
+    const age = sub.openedAt ? now() - sub.openedAt : Number.NaN;
     sub.openedAt = 0;
     if (this.closing) return;
     if (sub.mustRefetch) {
       this.errors++;
       this.warn(sub, "must-refetch on the event stream");
-      sub.gen++;
       this.restart(sub);
       return;
     }
     if (!err) {
       // The server ends a stream after a while (Electric's SSE mode does too); the client opens the next one.
       this.reconnects++;
-      setImmediate(() => void this.openStream(sub));
+      if (!(age > 40_000)) this.warn(sub, `the server ended its stream ${Math.round(age)} ms after it opened`);
+      this.reopen(sub, 0);
       return;
     }
     this.errors++;
     this.warn(sub, `stream: ${err.message}`);
-    setTimeout(() => void this.openStream(sub), 200);
+    this.reopen(sub, 200);
   }
 
   /** Adds `paths.length` subscribers: snapshot then live for each, `concurrency` at a time. */
@@ -518,6 +547,10 @@ process.on("message", (raw) => {
       void group(msg.group)
         .rearm(msg.refreshAfterMs, REFRESH_CONCURRENCY)
         .then(({ count, refreshed }) => send({ t: "rearmed", group: msg.group, count, refreshed }));
+      return;
+    case "arm":
+      group(msg.group).armed = true;
+      send({ t: "armed", group: msg.group });
       return;
     case "flush":
       group(msg.group).flushRound();

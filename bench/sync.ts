@@ -3,11 +3,12 @@
  * and LISTEN/NOTIFY floors, then fan-out to N held long-polls against a bare node:http floor, all on one
  * throw-away PostgreSQL started here. Prints progress and a table; writes bench/results/sync-<date>.json.
  *
- *   npm run bench:sync                     full: latency 200 samples; fan-out N = 1000 and 5000
- *   npm run bench:sync -- --quick          quick: latency 60 samples; fan-out N = 500 (well under 2 minutes)
+ *   npm run bench:sync                     full: latency 200 samples; fan-out N = 1000, 5000, 10000 (FANOUT_MODES.full)
+ *   npm run bench:sync -- --quick          quick: latency 60 samples; fan-out N = 500
  *   npm run bench:sync -- --only fanout    one part only (fanout | latency)
- *   other options: --n 1000,5000 --rounds 5 --samples 200 --generators 4 --reissue immediate|deferred
- *                  --target runcast,floor --cpu-prof (server CPU profiles in bench/results/prof) --out FILE
+ *   other options: --n 1000,5000 --feeds run,runs,shape --transports long-poll,sse --rounds 5 --samples 200
+ *                  --generators 4 --reissue immediate|deferred --target runcast,floor
+ *                  --cpu-prof (server CPU profiles in bench/results/prof) --out FILE
  */
 import { parseArgs } from "node:util";
 import { FANOUT_ARGS, FANOUT_TARGETS, fanoutOptionsFrom, fanoutTable, runFanout, type FanoutResult } from "./fanout.ts";

@@ -17,6 +17,8 @@ export interface RoundTimes {
   newSockets: number;
   /** SSE streams the server ended during the round (re-opened by their subscribers). */
   reconnects: number;
+  /** Changes subscribers got between rounds (should be 0). */
+  outside: number;
   errors: number;
   sample: HttpSample | undefined;
 }
@@ -153,6 +155,16 @@ export class GeneratorPool {
     };
   }
 
+  /** Starts a round of the group on every generator (a change counts from now on); resolves once all know. */
+  async arm(group: string): Promise<void> {
+    await Promise.all(
+      this.#gens.map((g) => {
+        g.send({ t: "arm", group });
+        return g.next("armed", 10_000);
+      }),
+    );
+  }
+
   /** Waits for every generator's round report for the group (asking for a partial one after `timeoutMs`). */
   async round(group: string, timeoutMs: number): Promise<RoundTimes> {
     const per = this.#per.get(group) ?? [];
@@ -181,6 +193,7 @@ export class GeneratorPool {
       empty: reports.reduce((s, r) => s + r.empty, 0),
       newSockets: reports.reduce((s, r) => s + r.newSockets, 0),
       reconnects: reports.reduce((s, r) => s + r.reconnects, 0),
+      outside: reports.reduce((s, r) => s + r.outside, 0),
       errors: reports.reduce((s, r) => s + r.errors, 0),
       sample: reports.find((r) => r.sample)?.sample,
     };

@@ -44,6 +44,8 @@ export type ToGenerator =
    * rounds, none ends during one), and wait until they are open again.
    */
   | { t: "rearm"; group: string; refreshAfterMs: number }
+  /** A round starts: from now on, the change a subscriber gets counts for it (until the round's report). */
+  | { t: "arm"; group: string }
   /** Send the round's timestamps now, even if some subscribers have not had their response. */
   | { t: "flush"; group: string }
   | { t: "close"; group: string };
@@ -62,8 +64,10 @@ export type FromGenerator =
       empty: number;
       /** Sockets opened since the last round (keep-alive reuse means 0 in a steady state). */
       newSockets: number;
-      /** SSE: streams the server ended during the round, re-opened by their subscriber (should be 0). */
+      /** SSE: streams the server ended since the last report, re-opened by their subscribers at once. */
       reconnects: number;
+      /** Changes subscribers got between rounds, when no update was committed (should be 0). */
+      outside: number;
       errors: number;
       /**
        * The first data response of the round: long-poll, the response; SSE, the stream's response head and as
@@ -73,6 +77,7 @@ export type FromGenerator =
     }
   /** `count` live requests re-issued (long-poll) or `refreshed` streams re-opened (SSE). */
   | { t: "rearmed"; group: string; count: number; refreshed: number }
+  | { t: "armed"; group: string }
   | { t: "warn"; message: string }
   | { t: "closed"; group: string };
 
