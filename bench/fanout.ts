@@ -840,6 +840,12 @@ function fanoutReading(results: FanoutResult[]): string {
         "On own runs the floor writes one shared body to every subscriber, while Runcast has N shapes to serve: the transaction's N row changes are decoded, matched to their shapes and encoded into N logs, and every subscriber gets a response built for its own run, so its work grows with N where the floor's is one buffer copied; the server CPU per fan-out above is that difference.",
       );
     }
+    const churn = slow.filter((c) => c.transport === "sse" && (c.runcast?.reconnects ?? 0) + (c.runcast?.refreshed ?? 0) > 0);
+    if (churn.length) {
+      parts.push(
+        `Over SSE Runcast ends each stream 45–60 s after it opened, and the client opens the next one: ${churn.map((c) => `${name(c)}, ${c.runcast?.reconnects} streams ended and ${c.runcast?.refreshed} were re-opened by the bench around the rounds`).join("; ")}; the median round, which one such round does not move, is ${churn.map((c) => fmtRatio(c.ratioMedianRoundP99 ?? Number.NaN)).join(", ")} × the floor.`,
+      );
+    }
     if (slow.some((c) => c.feed !== "runs")) {
       parts.push(
         "On one run (or one /v1/shape row) every subscriber shares one encoded response; what is left over the floor is the commit's trip through PostgreSQL and logical replication, the wake-up of N waiters and the per-request bookkeeping, on the same two cores as the generators.",
@@ -898,12 +904,13 @@ export function fanoutSection(results: FanoutResult[]): string {
 }
 
 /**
- * What each mode measures. Full (about 7 minutes on 2 cores): every feed and transport at 1,000, with the
- * /v1/shape row (the sync engine's own door); own runs over long-poll at 5,000; one run at 10,000 (fewer
- * rounds). Own runs past 1,000 over SSE, and at 10,000, are left out of the default: Runcast takes about a
- * minute to open 5,000 feeds of their own on 2 cores, longer than it keeps an SSE stream open (see README).
- * `--n 5000 --feeds runs --transports sse` measures it. Quick: the four run feeds at 500. With --n (the test
- * suite's tiny run): every feed and transport of the full plan at each N named.
+ * What each mode measures. Full (about 6 minutes on 2 cores): every feed and transport at 1,000, with the
+ * /v1/shape row (the sync engine's own door); at 5,000 own runs over long-poll and one run over SSE; at 10,000
+ * one run over long-poll (fewer rounds). Left out of the default (README says why): own runs over SSE past
+ * 1,000 and at 10,000 (Runcast takes about a minute to open 5,000 feeds of their own on 2 cores, longer than it
+ * keeps an SSE stream open), SSE at 10,000 (3 minutes: 10,000 streams re-open about every 50 s). `--n 10000
+ * --feeds run --transports sse` and the like measure them. Quick: the four run feeds at 500. With --n (the
+ * test suite's tiny run): every feed and transport of the full plan at each N named.
  */
 const plan = (n: number, rounds: number, shapes: [FanoutFeed, FanoutTransport][]): FanoutConfig[] => shapes.map(([feed, transport]) => ({ feed, transport, n, rounds }));
 const EVERY_RUN_FEED: [FanoutFeed, FanoutTransport][] = [
@@ -918,11 +925,11 @@ export const FANOUT_MODES = {
   full: {
     configs: [
       ...plan(1000, 8, [["shape", "long-poll"], ...EVERY_RUN_FEED]),
-      ...plan(5000, 5, [["runs", "long-poll"]]),
-      ...plan(10000, 4, [
-        ["run", "long-poll"],
+      ...plan(5000, 5, [
+        ["runs", "long-poll"],
         ["run", "sse"],
       ]),
+      ...plan(10000, 4, [["run", "long-poll"]]),
     ],
     rounds: 6,
     warmupSubscribers: 200,
