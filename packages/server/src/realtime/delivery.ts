@@ -106,6 +106,8 @@ export class SseReader {
       "content-type": "text/event-stream",
       "cache-control": cacheControl(headers, CACHE.sse),
       connection: "keep-alive",
+      // A reverse proxy (nginx) passes events on as they are written instead of buffering the stream.
+      "x-accel-buffering": "no",
       [HEADER.offset]: this.#text,
     });
     res.on("close", () => this.close());

@@ -42,11 +42,15 @@ export function upToDateMessage(globalLsn: bigint): string {
 }
 
 export const CACHE = {
-  /** Snapshot and catch-up reads: a CDN may serve them briefly; the live request that follows catches up. */
-  nonLive: "public, max-age=60, stale-while-revalidate=300",
-  live: "public, max-age=5, stale-while-revalidate=5",
-  sse: "public, max-age=59",
-  refetch: "public, max-age=60, must-revalidate",
+  /**
+   * Every shape answer depends on the caller's key or token, so only the caller's own cache may keep it
+   * (`private`): a shared cache or CDN in front of Runcast never serves one caller's rows to another.
+   * Snapshot and catch-up reads: the browser may reuse them briefly; the live request that follows catches up.
+   */
+  nonLive: "private, max-age=60, stale-while-revalidate=300",
+  live: "private, max-age=5, stale-while-revalidate=5",
+  sse: "private, max-age=59",
+  refetch: "private, max-age=60, must-revalidate",
   error: "no-store",
 } as const;
 

@@ -108,7 +108,7 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
     const handle = q.handle as string;
     // A handle this node did not issue: another node's reader of the same definition carries on here if the
     // shape can serve everything after its offset (H3); otherwise it starts over.
-    if (!shape.answersTo(handle) && !registry.adopt(shape, handle, offset.lsn)) {
+    if (!shape.answersTo(handle) && !(await registry.adopt(shape, handle, offset.lsn))) {
       sendMustRefetch(res, base, shape.handle);
       return RESPONSE_ALREADY_SENT;
     }

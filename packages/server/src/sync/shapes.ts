@@ -84,6 +84,7 @@ export class ShapeRegistry {
   readonly #eq = new Map<number, Map<string, Map<string, Set<Shape>>>>();
   /** What the stream delivered lately, to detect snapshots taken inside a commit's visibility window (C2). */
   readonly #delivered = new DeliveredXids();
+  readonly #appliedWaiters = new Set<{ lsn: bigint; done(ok: boolean): void }>();
   /** Recent transactions, to take over readers of other nodes from their offsets (H3). */
   readonly window: TransactionWindow;
   /** Definitions refused for a while: their where clause could not be evaluated within budget. */
@@ -199,6 +200,13 @@ export class ShapeRegistry {
       this.#delivered.add(cur.tx.xid, cur.tx.commitLsn);
       this.window.add(cur.tx);
       this.lastLsn = cur.tx.commitLsn;
+      if (this.#appliedWaiters.size) {
+        for (const w of this.#appliedWaiters) {
+          if (w.lsn > this.lastLsn) continue;
+          this.#appliedWaiters.delete(w);
+          w.done(true);
+        }
+      }
       applied.push(cur.done);
     }
     this.#draining = false;
@@ -312,18 +320,32 @@ export class ShapeRegistry {
     return shape.handle;
   }
 
+  /** Resolves true once every transaction up to `lsn` is applied (false after a few seconds, or when closing). */
+  #applied(lsn: bigint): Promise<boolean> {
+    if (lsn <= this.lastLsn) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#appliedWaiters.delete(waiter);
+        resolve(false);
+      }, 5_000);
+      const waiter = { lsn, done: (ok: boolean) => (clearTimeout(timer), resolve(ok)) };
+      this.#appliedWaiters.add(waiter);
+    });
+  }
+
   /**
    * A reader of this definition arrived with a handle another node issued (the same definition hash) and
    * the offset it holds: this shape takes it over when its log holds every change after that offset, or
    * can be made to from the recent transactions (SPEC.md H3). False: the reader must start over (409).
    */
-  adopt(shape: Shape, handle: string, lsn: bigint): boolean {
+  async adopt(shape: Shape, handle: string, lsn: bigint): Promise<boolean> {
     if (shape.state !== "ready" || handle.slice(0, 9) !== shape.handle.slice(0, 9)) return false;
     if (lsn < shape.completeAfter || shape.log.isBehind(lsn)) {
       if (!this.window.covers(lsn)) return false;
       const upTo = shape.completeAfter > shape.log.trimmedLsn ? shape.completeAfter : shape.log.trimmedLsn;
-      // A transaction still being applied is not in the window yet.
-      if (upTo > this.lastLsn) return false;
+      // A transaction still being applied (its slice yielded) joins the window once every shape has it.
+      if (upTo > this.lastLsn && !(await this.#applied(upTo))) return false;
+      if (shape.state !== "ready") return false;
       const chunks = shape.replay(this.window.between(lsn, upTo));
       if (!chunks) return false;
       shape.log.replaceUpTo(upTo, lsn, chunks);
@@ -346,6 +368,8 @@ export class ShapeRegistry {
   close(): void {
     this.#closed = true;
     clearInterval(this.#timer);
+    for (const w of this.#appliedWaiters) w.done(false);
+    this.#appliedWaiters.clear();
     for (const shape of [...this.#byKey.values()]) {
       shape.invalidate(new Error("the server is shutting down"));
       this.#remove(shape);
