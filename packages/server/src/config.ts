@@ -17,6 +17,8 @@ export interface NodeConfig {
   maxSubscriptions: number;
   /** Of those, at most this many held by one public token. */
   maxSubscriptionsPerToken: number;
+  /** REDIS_URL: the subscription limits count every node's subscriptions (counted per node when unset). */
+  redisUrl: string | undefined;
   /** How long a live long-poll is held before answering "still up to date". */
   longPollMs: number;
   /** A worker lease lasts this long without a heartbeat. */
@@ -87,6 +89,7 @@ export function configFromEnv(
     maxSubscriptions,
     // A public token sits in a browser: one page may hold several feeds, but not the whole environment's share.
     maxSubscriptionsPerToken: intFrom(env.RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN, Math.max(1, Math.ceil(maxSubscriptions / 4)), "RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN"),
+    redisUrl: env.REDIS_URL || undefined,
     longPollMs: intFrom(env.RUNCAST_LONG_POLL_MS, 20_000, "RUNCAST_LONG_POLL_MS"),
     leaseMs: intFrom(env.RUNCAST_LEASE_MS, 30_000, "RUNCAST_LEASE_MS"),
     workerTimeoutMs: intFrom(env.RUNCAST_WORKER_TIMEOUT_MS, 60_000, "RUNCAST_WORKER_TIMEOUT_MS"),

@@ -18,6 +18,7 @@ import { installTransitionRules } from "./engine/transitions.ts";
 import type { Logger } from "./log.ts";
 import { LoopDelay } from "./loop-delay.ts";
 import { LocalSubscriptionLimiter } from "./realtime/limits.ts";
+import { SharedSubscriptionLimiter } from "./realtime/redis-limits.ts";
 import { dropSlot } from "./sync/replication.ts";
 import { SLOT_PREFIX, SlotKeeper } from "./sync/slot-keeper.ts";
 import { SyncService } from "./sync/sync-service.ts";
@@ -152,6 +153,24 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       if (canceled.size) engine.notifyCanceled(canceled);
     });
 
+    let limiter = new LocalSubscriptionLimiter(config.maxSubscriptions, config.maxSubscriptionsPerToken);
+    if (config.redisUrl) {
+      const shared = new SharedSubscriptionLimiter({
+        max: config.maxSubscriptions,
+        maxPerToken: config.maxSubscriptionsPerToken,
+        url: config.redisUrl,
+        node: slotName,
+        log: (level, msg, fields) => log(level, msg, { component: "limits", ...fields }),
+      });
+      try {
+        await shared.start();
+      } catch (err) {
+        // The URL may hold a password: only the reason is said.
+        throw new Error(`could not connect to REDIS_URL: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      cleanups.push(() => shared.stop());
+      limiter = shared;
+    }
     const loopDelay = new LoopDelay();
     cleanups.push(() => loopDelay.stop());
     const app = buildApp({
@@ -160,7 +179,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       sync,
       keys,
       revocations,
-      limiter: new LocalSubscriptionLimiter(config.maxSubscriptions, config.maxSubscriptionsPerToken),
+      limiter,
       log,
       longPollMs: config.longPollMs,
       maxBodyBytes: config.maxBodyBytes,

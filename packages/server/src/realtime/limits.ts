@@ -2,8 +2,8 @@ import { RuncastError } from "../errors.ts";
 
 /**
  * Concurrent live requests (long-poll or SSE) per environment (RUNCAST_MAX_SUBSCRIPTIONS), of which one
- * public token holds at most RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN. In-process; a Redis-backed twin with the
- * same interface serves several nodes.
+ * public token holds at most RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN. In-process; with REDIS_URL the counts of
+ * every node are shared (redis-limits.ts).
  */
 export interface SubscriptionLimiter {
   /**
@@ -25,24 +25,40 @@ export class LocalSubscriptionLimiter implements SubscriptionLimiter {
     this.#maxPerToken = Math.min(max, maxPerToken);
   }
 
+  /** Live subscriptions of an environment (or `envId\0token`) held on this node. */
   held(envId: string): number {
     return this.#counts.get(envId) ?? 0;
   }
 
+  /** This node's counts, by environment and by `envId\0token`. */
+  get counts(): ReadonlyMap<string, number> {
+    return this.#counts;
+  }
+
+  /** Held on the other nodes (none here; the Redis-backed limiter knows them). */
+  protected elsewhere(_name: string): number {
+    return 0;
+  }
+
+  /** Said in a 429: where the count comes from. */
+  protected get scope(): string {
+    return "";
+  }
+
   acquire(envId: string, token?: string): () => void {
-    const n = this.held(envId);
+    const n = this.held(envId) + this.elsewhere(envId);
     if (n >= this.#max) {
-      throw tooMany(`this environment already holds ${n} live subscriptions; the limit is ${this.#max} (RUNCAST_MAX_SUBSCRIPTIONS)`);
+      throw tooMany(`this environment already holds ${n} live subscriptions${this.scope}; the limit is ${this.#max} (RUNCAST_MAX_SUBSCRIPTIONS)`);
     }
     const tokenSlot = token === undefined ? undefined : `${envId}\u0000${token}`;
     if (tokenSlot !== undefined) {
-      const t = this.#counts.get(tokenSlot) ?? 0;
+      const t = (this.#counts.get(tokenSlot) ?? 0) + this.elsewhere(tokenSlot);
       if (t >= this.#maxPerToken) {
-        throw tooMany(`this public access token already holds ${t} live subscriptions; one token may hold at most ${this.#maxPerToken} (RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN)`);
+        throw tooMany(`this public access token already holds ${t} live subscriptions${this.scope}; one token may hold at most ${this.#maxPerToken} (RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN)`);
       }
-      this.#counts.set(tokenSlot, t + 1);
+      this.#counts.set(tokenSlot, (this.#counts.get(tokenSlot) ?? 0) + 1);
     }
-    this.#counts.set(envId, n + 1);
+    this.#counts.set(envId, (this.#counts.get(envId) ?? 0) + 1);
     let released = false;
     return () => {
       if (released) return;
