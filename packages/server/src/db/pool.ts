@@ -14,6 +14,9 @@ export function createPool(connectionString: string, opts: { max?: number; appli
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on("error", () => {});
+  // Nor may a checked-out one (a transaction between two statements when the database restarts): its next
+  // query fails, the caller sees that error, and the pool drops the client when it comes back.
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
