@@ -38,6 +38,8 @@ export interface RunningNode {
   pool: pg.Pool;
   sync: SyncService;
   engine: Engine;
+  /** Every route the HTTP API answers (method and path pattern), e.g. for tests that go through all of them. */
+  routes: { method: string; path: string }[];
   close(): Promise<void>;
 }
 
@@ -218,6 +220,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       pool,
       sync,
       engine,
+      routes: [...new Map(app.routes.filter((r) => r.method !== "ALL").map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()],
       close,
     };
   } catch (err) {
