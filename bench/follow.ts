@@ -271,6 +271,15 @@ export function followTable(r: FollowResult): string {
   return table([HEAD, ...stepRows(r)]);
 }
 
+/** Where Runcast stops before the floor: what each change costs the server. */
+function cpuReading(r: FollowResult): string {
+  if (r.runcastFollowed >= r.pgoutputFollowed) return "";
+  const last = r.runcast.filter((s) => s.followed).at(-1);
+  const cost = last?.serverCpuMsPer1000;
+  if (!last || cost === undefined) return "";
+  return `Reading: Runcast stops first. At ${last.offered} changes/s its server spent ${cost} ms of CPU per 1,000 run changes (decoding each from the stream, projecting it onto the realtime run columns, matching the feed's where clause, encoding it once into the feed's log, writing it to the stream), so one core follows about ${Math.round(1_000_000 / cost)} a second, on a machine whose 2 cores also run PostgreSQL and the writers; the bare client only decodes.`;
+}
+
 /** The "changes followed" part of BENCHMARKS.md §3. */
 export function followSection(r: FollowResult): string {
   const top = r.config.rates.at(-1) ?? 0;
@@ -287,6 +296,7 @@ export function followSection(r: FollowResult): string {
     writerBound.length
       ? `Reading: where a step is not followed only because the writers fell short of the offered rate, the ceiling is PostgreSQL committing on this machine (its CPU shared with the subscriber), not the subscriber.`
       : "",
+    cpuReading(r),
   ].join("\n");
 }
 

@@ -354,6 +354,30 @@ export function rateLatencyTable(r: RateLatencyResult): string {
   return table([HEAD, ...rows(r)]);
 }
 
+/** What the figures say where they fall short: the writer's rate, and long-polls against streams. */
+function rateReading(r: RateLatencyResult): string {
+  const lines: string[] = [];
+  for (const rate of r.config.rates) {
+    const at = r.byRate[String(rate)] ?? {};
+    const runcast = RATE_KINDS.filter(([k]) => k !== "pgoutput" && k !== "notify").flatMap(([k]) => (at[k] ? [at[k]] : []));
+    const short = runcast.filter((k) => k.achievedRate < rate * 0.9);
+    if (!short.length) continue;
+    const reached = short.map((k) => k.achievedRate);
+    const cpu = runcast.flatMap((k) => (k.serverCpuMsPerS === undefined ? [] : [k.serverCpuMsPerS]));
+    lines.push(
+      `At ${rate}/s the writer reached only ${Math.min(...reached)}–${Math.max(...reached)} updates/s while the Runcast server followed (the floors: ${at.pgoutput?.achievedRate ?? "–"}/s): the server used ${Math.min(...cpu)}–${Math.max(...cpu)} ms of CPU per second, on the same 2 cores as PostgreSQL and the writer, whose next update waits for the previous commit. Those rows measure a lower rate than their label.`,
+    );
+  }
+  const lp = r.byRate[String(r.config.rates[0])]?.shapeLongPoll;
+  const sse = r.byRate[String(r.config.rates[0])]?.shapeSse;
+  if (lp && sse && lp.fromSend.p50 > sse.fromSend.p50) {
+    lines.push(
+      "A long-poll answer ends the request: a change that commits before the client's next request arrives waits for it, which an SSE stream never does; under a steady rate that shows in the long-poll rows' p99. Pollers wait half their period on average, whatever the server does.",
+    );
+  }
+  return lines.length ? `Reading: ${lines.join(" ")}` : "";
+}
+
 /** The "under load" part of BENCHMARKS.md §1. */
 export function rateLatencySection(r: RateLatencyResult): string {
   return [
@@ -362,6 +386,8 @@ export function rateLatencySection(r: RateLatencyResult): string {
     `A writer commits updates at a fixed rate for ${r.config.seconds} s per subscriber (the first ${r.config.warmupSeconds} s left out); each update is one statement that writes a sequence marker into a \`bench_items\` row and into a run's metadata. An update's latency runs from just before it was sent until the subscriber had it or a later state (a poller sees only the newest state; a long-poll answer carries every change since the last). ms; "reached/s" is the rate the writer reached (it sends the next update once the previous has committed).`,
     "",
     md([HEAD, ...rows(r)]),
+    "",
+    rateReading(r),
   ].join("\n");
 }
 

@@ -7,8 +7,9 @@
  *   npm run bench -- --quick      quick (under 2 minutes)
  *   npm run bench -- --tiny       tiny numbers (the test suite runs this so the harness cannot rot)
  *   --out DIR                     where results, chart and markdown go (default: bench/results, BENCHMARKS.md)
+ *   --render FILE                 BENCHMARKS.md and the chart again from a result file, without measuring
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { fanoutSection } from "./fanout.ts";
@@ -188,8 +189,20 @@ export async function runBench(mode: Mode, outDir: string | undefined, log: (lin
   return { result, json, markdown, ...(chart ? { chart } : {}) };
 }
 
+/** BENCHMARKS.md and the chart again from a result file (after the report's text changed): no measuring. */
+async function render(file: string): Promise<void> {
+  const result = JSON.parse(readFileSync(file, "utf8")) as BenchResult & { mode?: Mode; command?: string };
+  const markdown = join(REPO_ROOT, "BENCHMARKS.md");
+  const chart = join(RESULTS_DIR, "latency.svg");
+  if (result.latency) writeFileSync(chart, await latencyChart(result.latency));
+  const mode: Mode = result.mode ?? "full";
+  writeFileSync(markdown, benchmarksMarkdown(result, mode, `npm run bench${mode === "full" ? "" : ` -- --${mode}`}`, result.latency ? relative(join(markdown, ".."), chart) : undefined));
+  stdoutLog(`${markdown} rendered from ${file}`);
+}
+
 runIfMain(import.meta.url, async () => {
-  const { values } = parseArgs({ options: { quick: { type: "boolean" }, tiny: { type: "boolean" }, out: { type: "string" } }, strict: true });
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, tiny: { type: "boolean" }, out: { type: "string" }, render: { type: "string" } }, strict: true });
+  if (values.render) return render(values.render);
   const mode: Mode = values.tiny ? "tiny" : values.quick ? "quick" : "full";
   const { result, json, markdown, chart } = await runBench(mode, values.out, stdoutLog);
   stdoutLog(`\n${result.durationS} s; results: ${json}; ${markdown}${chart ? `; chart: ${chart}` : ""}`);

@@ -36,7 +36,8 @@ export function environment() {
     totalMemMb: Math.round(totalmem() / 2 ** 20),
     loadavgAtStart: loadavg().map((v) => Math.round(v * 100) / 100),
     commit: git(["rev-parse", "HEAD"]),
-    uncommittedInPackages: (git(["status", "--porcelain", "--", "packages"]) ?? "").split("\n").filter(Boolean).length,
+    // Source changes only: a checkout's node_modules (a symlink in a worktree) is no code change.
+    uncommittedInPackages: (git(["status", "--porcelain", "--", "packages"]) ?? "").split("\n").filter((l) => l && !/node_modules\/?$/.test(l)).length,
     /** The Runcast server measured. */
     server,
   };
