@@ -4,24 +4,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { createPool } from "../db/pool.ts";
 import { startTestPostgres } from "../testing/pg.ts";
 import { spawnServer, type ServerProcess } from "../testing/server-process.ts";
+import { freePort } from "../db/embedded.ts";
 
 const REDIS = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
 const SKIP = REDIS ? false : "Debian's redis-server is not installed (apt-get install redis-server): the shared-limit tests need it";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test("with REDIS_URL the environment's limit counts every node's live requests; a killed node's share is freed", { skip: SKIP }, async () => {
   const port = await freePort();

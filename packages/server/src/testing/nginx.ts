@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TEST_DIR_PREFIX } from "./pg.ts";
+import { freePort } from "../db/embedded.ts";
 
 /** The repository's nginx configuration (docs/deploy.md), as users include it. */
 export const NGINX_CONF = fileURLToPath(new URL("../../../../deploy/nginx/runcast.conf", import.meta.url));
@@ -21,16 +21,6 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * nginx in its own process with the repository's config, its upstream pointed at `nodes` (host:port) and

@@ -1,15 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import type pg from "pg";
 import { generateSecretKey } from "../auth/keys.ts";
-import type { EmbeddedDatabase } from "../db/embedded.ts";
 import { createPool } from "../db/pool.ts";
 import { startTestPostgres, TEST_DIR_PREFIX, TEST_SERVER_KEY } from "./pg.ts";
+import { freePort, type EmbeddedDatabase } from "../db/embedded.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/runcast.js", import.meta.url));
 
@@ -23,16 +22,6 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * `runcast start` in its own process over `databaseUrl`, as operators run it, so that tests measure the
