@@ -8,8 +8,12 @@
  *   npm run bench -- --tiny       tiny numbers (the test suite runs this so the harness cannot rot)
  *   --out DIR                     where results, chart and markdown go (default: bench/results, BENCHMARKS.md)
  *   --render FILE                 BENCHMARKS.md and the chart again from a result file, without measuring
+ *
+ * BENCHMARKS.md (the default one, not with --out) ends with the soak's section ("## 5. Soak", `npm run soak`),
+ * rendered from the newest bench/results/soak-*.json: `npm run soak` re-renders BENCHMARKS.md the same way, from
+ * the newest bench/results/bench-*.json (renderBenchmarks), so each keeps the other's part.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { fanoutSection } from "./fanout.ts";
@@ -23,6 +27,7 @@ import { CATCHUP_MODES, runCatchup, type CatchupResult } from "./catchup.ts";
 import { FOLLOW_MODES, followSection, runFollow, type FollowResult } from "./follow.ts";
 import { RATE_LATENCY_MODES, rateLatencySection, runRateLatency, type RateLatencyResult } from "./latency-rate.ts";
 import { benchDatabase } from "./lib/cli.ts";
+import { newestSoakResult, soakChart, soakSection } from "./soak-report.ts";
 
 /** One harness run: the sync engine parts, then throughput. */
 export type BenchResult = SyncBenchResult & { latencyRate?: RateLatencyResult; throughput?: ThroughputResult; follow?: FollowResult; catchup?: CatchupResult };
@@ -140,6 +145,7 @@ export function benchmarksMarkdown(r: BenchResult, mode: Mode, command: string, 
     "",
     `Measured by \`${command}\` on ${r.date} (${mode}, ${r.durationS} s), commit ${e.commit ?? "unknown"}${e.uncommittedInPackages ? ` with ${e.uncommittedInPackages} uncommitted files in packages/` : ""}.`,
     `Machine: ${e.cpus} × ${e.cpuModel ?? "?"}, ${e.totalMemMb} MiB, ${e.platform}, Node ${e.node}; load at start ${e.loadavgAtStart.join(" ")}.`,
+    ...(e.postgres || e.runcast ? [`Versions: Runcast ${e.runcast ?? "?"}, PostgreSQL ${e.postgres ?? "?"} (embedded, wal_level=logical), Node ${e.node}.`] : []),
     "Every figure comes with a floor measured in the same run, on the same machine: compare the ratios, not the milliseconds. Rerun it on your own hardware with the command above (`bench/README.md` explains each part).",
     "",
     r.latency ? latencySection(r.latency, chartPath) : "## 1. Commit → subscriber latency\n\nNot measured in this run.",
@@ -185,19 +191,54 @@ export async function runBench(mode: Mode, outDir: string | undefined, log: (lin
     writeFileSync(chart, await latencyChart(result.latency));
   }
   const command = `npm run bench${mode === "full" ? "" : ` -- --${mode}`}`;
-  writeFileSync(markdown, benchmarksMarkdown(result, mode, command, chart ? relative(join(markdown, ".."), chart) : undefined));
+  const soak = outDir ? "" : await soakPart(markdown);
+  writeFileSync(markdown, benchmarksMarkdown(result, mode, command, chart ? relative(join(markdown, ".."), chart) : undefined) + soak);
   return { result, json, markdown, ...(chart ? { chart } : {}) };
 }
 
-/** BENCHMARKS.md and the chart again from a result file (after the report's text changed): no measuring. */
-async function render(file: string): Promise<void> {
+/** The soak's section from the newest soak result (and its chart, bench/results/soak.svg), or "" when there is none. */
+async function soakPart(markdown: string): Promise<string> {
+  const soak = newestSoakResult();
+  if (!soak) return "";
+  const chart = join(RESULTS_DIR, "soak.svg");
+  writeFileSync(chart, await soakChart(soak.result));
+  return `\n${soakSection(soak.result, relative(join(markdown, ".."), chart))}\n`;
+}
+
+/** The newest bench/results/bench-*.json, if any. */
+export function newestBenchResultFile(): string | undefined {
+  try {
+    return readdirSync(RESULTS_DIR)
+      .filter((f) => /^bench-.*\.json$/.test(f))
+      .sort()
+      .map((f) => join(RESULTS_DIR, f))
+      .pop();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * BENCHMARKS.md and its charts again, without measuring: the harness's sections from a bench result file (the
+ * newest bench/results/bench-*.json by default), then the soak's from the newest soak result. Returns the
+ * bench result file used.
+ */
+export async function renderBenchmarks(file = newestBenchResultFile()): Promise<string> {
+  if (!file) throw new Error(`no bench result in ${RESULTS_DIR} to render BENCHMARKS.md from (npm run bench makes one)`);
   const result = JSON.parse(readFileSync(file, "utf8")) as BenchResult & { mode?: Mode; command?: string };
   const markdown = join(REPO_ROOT, "BENCHMARKS.md");
   const chart = join(RESULTS_DIR, "latency.svg");
   if (result.latency) writeFileSync(chart, await latencyChart(result.latency));
   const mode: Mode = result.mode ?? "full";
-  writeFileSync(markdown, benchmarksMarkdown(result, mode, `npm run bench${mode === "full" ? "" : ` -- --${mode}`}`, result.latency ? relative(join(markdown, ".."), chart) : undefined));
-  stdoutLog(`${markdown} rendered from ${file}`);
+  const soak = await soakPart(markdown);
+  writeFileSync(markdown, benchmarksMarkdown(result, mode, `npm run bench${mode === "full" ? "" : ` -- --${mode}`}`, result.latency ? relative(join(markdown, ".."), chart) : undefined) + soak);
+  return file;
+}
+
+/** BENCHMARKS.md and the chart again from a result file (after the report's text changed): no measuring. */
+async function render(file: string): Promise<void> {
+  await renderBenchmarks(file);
+  stdoutLog(`${join(REPO_ROOT, "BENCHMARKS.md")} rendered from ${file}`);
 }
 
 runIfMain(import.meta.url, async () => {

@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { FANOUT_ARGS, FANOUT_TARGETS, fanoutOptionsFrom, fanoutTable, runFanout, type FanoutResult } from "./fanout.ts";
 import { LATENCY_ARGS, LATENCY_TARGETS, latencyOptionsFrom, latencyTable, runLatency, type LatencyResult } from "./latency.ts";
+import { connectClient } from "./lib/postgres.ts";
 import { benchDatabase, runIfMain, stdoutLog } from "./lib/cli.ts";
 import { defaultResultPath, environment, writeJson } from "./lib/report.ts";
 
@@ -36,6 +37,16 @@ export interface SyncBenchResult {
   fanout?: FanoutResult[];
 }
 
+/** The version the bench's PostgreSQL reports (`SHOW server_version`). */
+async function postgresVersion(url: string): Promise<string | undefined> {
+  const client = await connectClient({ connectionString: url });
+  try {
+    return (await client.query<{ server_version: string }>("SHOW server_version")).rows[0]?.server_version;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Starts PostgreSQL, runs the parts, stops everything it started (also when a part fails). */
 export async function runSyncBench(opts: SyncBenchOptions): Promise<SyncBenchResult> {
   const started = new Date();
@@ -43,6 +54,7 @@ export async function runSyncBench(opts: SyncBenchOptions): Promise<SyncBenchRes
   opts.log(`runcast sync bench (${opts.quick ? "quick" : "full"}) on ${env.cpus} × ${env.cpuModel}, node ${env.node}; load ${env.loadavgAtStart.join(" ")}`);
   const db = await benchDatabase(opts.log);
   try {
+    env.postgres = await postgresVersion(db.url);
     const result: SyncBenchResult = {
       kind: "runcast-bench-sync",
       date: started.toISOString(),

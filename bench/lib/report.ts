@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { REPO_ROOT } from "./procs.ts";
@@ -40,6 +40,10 @@ export function environment() {
     uncommittedInPackages: (git(["status", "--porcelain", "--", "packages"]) ?? "").split("\n").filter((l) => l && !/node_modules\/?$/.test(l)).length,
     /** The Runcast server measured. */
     server,
+    /** Runcast's version (the server package's). */
+    runcast: (JSON.parse(readFileSync(join(REPO_ROOT, "packages", "server", "package.json"), "utf8")) as { version?: string }).version,
+    /** PostgreSQL's version, filled in once the bench's database is up. */
+    postgres: undefined as string | undefined,
   };
 }
 
