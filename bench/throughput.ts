@@ -3,12 +3,10 @@
  * PostgreSQL with the same concurrency (the floor: what the database takes without Runcast), and no-op runs per
  * second end to end (trigger → worker → COMPLETED) through a real `runcast worker`.
  */
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
 import { connectClient } from "./lib/postgres.ts";
-import { EXIT_WITH_PARENT, readCpuMs, stopChild, track } from "./lib/procs.ts";
-import { startRuncastServer, serverRoot } from "./lib/runcast-server.ts";
+import { readCpuMs } from "./lib/procs.ts";
+import { startRuncastServer, startRuncastWorker, type RuncastWorker } from "./lib/runcast-server.ts";
 import { now } from "./lib/clock.ts";
 
 export interface ThroughputOptions {
@@ -67,7 +65,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     nodeId: "bench_throughput",
     ...(opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {}),
   });
-  let worker: ReturnType<typeof spawn> | undefined;
+  let worker: RuncastWorker | undefined;
   try {
     // The floor: a row as big as a run's, inserted with the same concurrency, no HTTP, no Runcast.
     await sql.query("CREATE TABLE IF NOT EXISTS bench_inserts (id text PRIMARY KEY, task text NOT NULL, payload jsonb, status text NOT NULL, created_at timestamp(3) NOT NULL DEFAULT now())");
@@ -94,18 +92,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     const serverCpuMsPerTrigger = (readCpuMs(server.pid) - cpuBefore) / opts.triggers;
     opts.log(`[throughput triggers] ${triggersPerS.toFixed(0)} triggers/s; server CPU ${serverCpuMsPerTrigger.toFixed(2)} ms per trigger`);
 
-    const bin = join(serverRoot(), "packages", "server", "bin", "runcast.js");
-    worker = track(
-      spawn(process.execPath, ["--import", EXIT_WITH_PARENT, bin, "worker", "--tasks", TASKS_DIR, "--concurrency", "20"], {
-        env: { ...process.env, RUNCAST_API_URL: server.url, RUNCAST_SECRET_KEY: server.secretKey },
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
-    );
-    const ready = new Promise<void>((resolve, reject) => {
-      worker?.stdout?.on("data", (d: Buffer) => d.toString().includes("worker ready") && resolve());
-      worker?.once("exit", (code) => reject(new Error(`the worker exited (${code})`)));
-    });
-    await ready;
+    worker = await startRuncastWorker({ url: server.url, secretKey: server.secretKey, tasksDir: TASKS_DIR, concurrency: 20 });
     opts.log(`[throughput runs] ${opts.runs} no-op runs end to end through one worker`);
     const started = now();
     await rate(opts.runs, opts.concurrency, (i) => trigger(i, "noop"));
@@ -127,7 +114,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
       config: { triggers: opts.triggers, concurrency: opts.concurrency, runs: opts.runs },
     };
   } finally {
-    if (worker) await stopChild(worker, 10_000);
+    if (worker) await worker.stop();
     await server.stop();
     await Promise.all(pool.map((c) => c.end()));
     await sql.end();

@@ -20,8 +20,11 @@ export interface RuncastServerOptions {
   maxSubscriptions: number;
   /** RUNCAST_LONG_POLL_MS: long enough that no held request times out during a measurement. */
   longPollMs: number;
-  /** RUNCAST_NODE_ID (names the replication slot). */
-  nodeId?: string;
+  /**
+   * RUNCAST_NODE_ID (names the replication slot; "bench" when omitted). null: not set, so the node picks a
+   * random id, as every node of a cluster does by default (several servers on one database).
+   */
+  nodeId?: string | null;
   /** Write a V8 CPU profile of the server to this folder when it stops (node --cpu-prof). */
   cpuProfDir?: string;
   /** Extra node flags for the server process. */
@@ -83,7 +86,7 @@ export async function startRuncastServer(opts: RuncastServerOptions): Promise<Ru
     spawn(process.execPath, [...flags, "--import", EXIT_WITH_PARENT, bin, "start", "--port", String(port)], {
       cwd: serverRoot(),
       env: {
-        ...process.env,
+        ...withoutNodeId(process.env),
         DATABASE_URL: opts.databaseUrl,
         RUNCAST_SECRET_KEY: secretKey,
         // Every server of one bench run shares the database, so they share its server key too.
@@ -92,7 +95,7 @@ export async function startRuncastServer(opts: RuncastServerOptions): Promise<Ru
         RUNCAST_DATA_DIR: dataDir,
         RUNCAST_MAX_SUBSCRIPTIONS: String(opts.maxSubscriptions),
         RUNCAST_LONG_POLL_MS: String(opts.longPollMs),
-        RUNCAST_NODE_ID: opts.nodeId ?? "bench",
+        ...(opts.nodeId === null ? {} : { RUNCAST_NODE_ID: opts.nodeId ?? "bench" }),
         ...opts.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -120,6 +123,56 @@ export async function startRuncastServer(opts: RuncastServerOptions): Promise<Ru
     throw err;
   }
   return { url, port, pid: child.pid as number, secretKey, child, stop };
+}
+
+export interface RuncastWorker {
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `runcast worker --tasks <tasksDir>` as a child process for the server at `url` and waits until it says
+ * it is ready. Its output is always drained (a full pipe would stall it); the last of it is in start-up errors.
+ */
+export async function startRuncastWorker(opts: { url: string; secretKey: string; tasksDir: string; concurrency: number }): Promise<RuncastWorker> {
+  const bin = join(serverRoot(), "packages", "server", "bin", "runcast.js");
+  const child = track(
+    spawn(process.execPath, ["--import", EXIT_WITH_PARENT, bin, "worker", "--tasks", opts.tasksDir, "--concurrency", String(opts.concurrency)], {
+      env: { ...process.env, RUNCAST_API_URL: opts.url, RUNCAST_SECRET_KEY: opts.secretKey },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
+  const output = new OutputTail();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    unregister();
+    await stopChild(child, 10_000);
+  };
+  const unregister = onCleanup(stop);
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (d: Buffer) => {
+      output.push(d);
+      if (d.toString().includes("worker ready")) resolve();
+    });
+    child.stderr?.on("data", (d: Buffer) => output.push(d));
+    child.once("error", (err) => reject(new Error(`could not start the worker: ${err.message}`)));
+    child.once("exit", (code) => reject(new Error(`the worker exited (${code}):\n${output}`)));
+  });
+  try {
+    await ready;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { pid: child.pid as number, child, stop };
+}
+
+function withoutNodeId(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { RUNCAST_NODE_ID: _nodeId, ...rest } = env;
+  return rest;
 }
 
 async function waitHealthy(url: string, child: ChildProcess, output: OutputTail): Promise<void> {
