@@ -140,6 +140,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const admin = await connectClient({ connectionString: db.url });
   await admin.query(`CREATE TABLE ${TABLE} (id integer PRIMARY KEY, v text NOT NULL)`);
   await admin.query(`INSERT INTO ${TABLE} (id, v) SELECT i, 'row-' || i FROM generate_series(1, $1) AS i`, [idleRow]);
+  const env = environment();
+  env.postgres = (await admin.query<{ server_version: string }>("SHOW server_version")).rows[0]?.server_version;
 
   // Each node counts its own live requests (no Redis): its share of subscribers, plus the probe, plus room.
   const maxSubscriptions = 2 * perNode + 1_000;
@@ -153,10 +155,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   log(`  worker on A (pid ${worker.pid}, ${WORKER_CONCURRENCY} slots)`);
 
   const generators = opts.subscribers <= 200 ? 1 : Math.max(2, Math.ceil((opts.subscribers + 4) / MAX_PER_GENERATOR));
-  const warnings: string[] = [];
   const pool = await GeneratorPool.start(generators, (line) => {
     // Between two windows (a few ms) a change is "between rounds" for the generator: expected here, not shown.
-    if (!line.includes("got a change between rounds")) warnings.push(line);
     if (!line.includes("got a change between rounds")) log(`  ${line}`);
   });
   await pool.calibrate();
@@ -404,7 +404,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     durationS: Math.round((Date.now() - started.getTime()) / 1000),
     mode: opts.mode,
     command: opts.command,
-    environment: environment(),
+    environment: env,
     config: {
       seconds: opts.seconds,
       windowS: opts.windowS,
