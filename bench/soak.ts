@@ -20,7 +20,7 @@ import { now } from "./lib/clock.ts";
 import { benchDatabase, runIfMain, stdoutLog, type Log } from "./lib/cli.ts";
 import { GeneratorPool, type RoundTimes } from "./lib/generators.ts";
 import { connectClient } from "./lib/postgres.ts";
-import { readCpuMs, readMemory, readMemoryAfterGc, sleep, type SettledMemory } from "./lib/procs.ts";
+import { isExiting, onCleanup, readCpuMs, readMemory, readMemoryAfterGc, sleep, type SettledMemory } from "./lib/procs.ts";
 import { defaultResultPath, environment, fmtMs, writeJson } from "./lib/report.ts";
 import { startRuncastServer, startRuncastWorker, type RuncastServer } from "./lib/runcast-server.ts";
 import { followLongPoll, type Follower } from "./lib/shape-clients.ts";
@@ -184,8 +184,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       (name) =>
         new Promise<void>((ready) => {
           const seen = probeSeen[name];
-          followers.push(
-            followLongPoll(nodes[name], shapePath(probeRow), (text, at) => {
+          const follower = followLongPoll(nodes[name], shapePath(probeRow), (text, at) => {
               ready();
               for (const m of text.matchAll(/probe-(\d+)/g)) {
                 const seq = Number(m[1]);
@@ -194,8 +193,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
                 const sent = probeSent.get(seq);
                 if (sent !== undefined) probeSamples.push(at - sent);
               }
-            }),
-          );
+            });
+          followers.push(follower);
+          // Closed before the servers stop (cleanups run last first), so its request failing then is no error.
+          onCleanup(() => follower.close());
         }),
     ),
   );
@@ -256,7 +257,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     } catch (err) {
       triggerErrors++;
       windowTriggerErrors++;
-      if (triggerErrors <= 5) log(`  trigger on ${node === a ? "A" : "B"}: ${err instanceof Error ? err.message : String(err)}`);
+      if (triggerErrors <= 5 && !isExiting()) log(`  trigger on ${node === a ? "A" : "B"}: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       inFlight--;
     }
@@ -322,7 +323,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const wait = t0 + (w + 1) * windowMs - now();
     if (wait > 0) await sleep(wait);
     // Close the round on every generator (the idle subscribers keep it open until now), then start the next.
-    const [ra, rb] = await Promise.all([pool.round("A", 1), pool.round("B", 1)]);
+    // One group after the other: a generator's round reports of two groups are not told apart while both are awaited.
+    const ra = await pool.round("A", 1);
+    const rb = await pool.round("B", 1);
     await Promise.all([pool.arm("A"), pool.arm("B")]);
     const at = now();
     const probe = probeSamples;
