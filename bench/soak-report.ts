@@ -211,6 +211,16 @@ function soakReading(r: SoakResult): string {
       );
     }
   }
+  for (const [name, n] of [["A", a], ["B", b]] as const) {
+    const heapGrowth = n.heapAfterGcMb.end - n.heapAfterGcMb.start;
+    const withinRss = n.growthMb <= Math.max(v.memory.boundMb, (n.startMb * v.memory.boundPct) / 100);
+    if (withinRss && heapGrowth > Math.max(10, n.heapAfterGcMb.start * 0.1))
+      parts.push(`Node ${name}'s RSS stayed within the bound, but its heap after full GCs grew ${heapGrowth.toFixed(1)} MiB (${n.heapAfterGcMb.start.toFixed(0)} → ${n.heapAfterGcMb.end.toFixed(0)} MiB): it retains memory too, more slowly.`);
+  }
+  const fq = r.gcReadings.firstQuarter;
+  parts.push(
+    `(RSS at the end of the first quarter is the reading taken just before that point's forced full GCs, which gave memory back: A ${(fq.a.rawRssKb / 1024).toFixed(0)} → ${(fq.a.rssKb / 1024).toFixed(0)} MiB, B ${(fq.b.rawRssKb / 1024).toFixed(0)} → ${(fq.b.rssKb / 1024).toFixed(0)} MiB; the heap after GC is the figure that tells retained memory from garbage.)`,
+  );
   const l = v.latency;
   parts.push(
     l.flat
