@@ -96,7 +96,7 @@ export function configFromEnv(
     retentionMs: numberFrom(env.RUNCAST_RUN_RETENTION_DAYS, 30, "RUNCAST_RUN_RETENTION_DAYS") * 86_400_000,
     nodeId: nodeIdFrom(env.RUNCAST_NODE_ID),
     slotTtlMs: intFrom(env.RUNCAST_SLOT_TTL_SECONDS, 120, "RUNCAST_SLOT_TTL_SECONDS") * 1000,
-    maxReplicationLagBytes: intFrom(env.RUNCAST_MAX_REPLICATION_LAG_MB, 256, "RUNCAST_MAX_REPLICATION_LAG_MB") * 1024 * 1024,
+    maxReplicationLagBytes: Math.round(numberFrom(env.RUNCAST_MAX_REPLICATION_LAG_MB, 256, "RUNCAST_MAX_REPLICATION_LAG_MB") * 1024 * 1024),
     maxBodyBytes: intFrom(env.RUNCAST_MAX_BODY_BYTES, 3 * 1024 * 1024, "RUNCAST_MAX_BODY_BYTES"),
     shapeLogBytes: intFrom(env.RUNCAST_SHAPE_LOG_BYTES, 16 * 1024 * 1024, "RUNCAST_SHAPE_LOG_BYTES"),
     snapshotTimeoutMs: intFrom(env.RUNCAST_SNAPSHOT_TIMEOUT_MS, 30_000, "RUNCAST_SNAPSHOT_TIMEOUT_MS"),

@@ -229,11 +229,16 @@ export class Worker {
         await new Promise<void>((resolve) => changed.signal.addEventListener("abort", () => resolve(), { once: true }));
         continue;
       }
+      // Not AbortSignal.any: in Node 20 it keeps every combined signal reachable from the long-lived `stopping`.
+      const request = new AbortController();
+      const abort = () => request.abort();
+      stopping.addEventListener("abort", abort, { once: true });
+      changed.signal.addEventListener("abort", abort, { once: true });
       try {
         const { body } = await apiRequest<{ lost: string[] }>(`/api/v1/workers/${this.#workerId}/events`, {
           method: "POST",
           body: { runIds, waitMs: 20_000 },
-          signal: AbortSignal.any([stopping, changed.signal]),
+          signal: request.signal,
           retry: false,
           ...this.#cfg(),
         });
@@ -246,6 +251,8 @@ export class Worker {
         failures++;
         this.#log(`watching runs failed (${err instanceof Error ? err.message : String(err)}); retrying`);
         await sleep(backoffDelay(Math.min(failures, 6), 200, 5_000), stopping);
+      } finally {
+        stopping.removeEventListener("abort", abort);
       }
     }
   }

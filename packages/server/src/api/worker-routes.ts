@@ -7,6 +7,7 @@ import { parseWaitSpec } from "../engine/waitpoints.ts";
 import { parseRegistration } from "../engine/workers.ts";
 import { badRequest } from "../errors.ts";
 import { readJson } from "./json-body.ts";
+import { linkedSignal } from "../abort.ts";
 
 /** Longest a dequeue request is held while there is no run for the worker. */
 const MAX_DEQUEUE_WAIT_MS = 20_000;
@@ -19,11 +20,14 @@ const FAILURE_KINDS: readonly FailureKind[] = ["error", "interrupted", "timed_ou
 export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
-  /** A held request: how long it may wait (the body's `waitMs`, capped) and what ends it early. */
-  const held = (req: Request, body: Record<string, unknown>) => ({
-    waitMs: typeof body.waitMs === "number" ? Math.min(Math.max(body.waitMs, 0), MAX_DEQUEUE_WAIT_MS) : MAX_DEQUEUE_WAIT_MS,
-    signal: AbortSignal.any([req.signal, shutdown]),
-  });
+  /**
+   * A held request: how long it may wait (the body's `waitMs`, capped) and what ends it early (the client
+   * leaving, the node shutting down); `done()` unhooks it from the node's shutdown signal when it is answered.
+   */
+  const held = (req: Request, body: Record<string, unknown>) => {
+    const { signal, dispose } = linkedSignal(req.signal, shutdown);
+    return { waitMs: typeof body.waitMs === "number" ? Math.min(Math.max(body.waitMs, 0), MAX_DEQUEUE_WAIT_MS) : MAX_DEQUEUE_WAIT_MS, signal, done: dispose };
+  };
 
   app.post("/api/v1/workers", async (c) => {
     const principal = c.get("principal");
@@ -37,9 +41,13 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
     requireSecret(principal);
     const body = await readJson(c);
     const max = typeof body.maxRuns === "number" && Number.isInteger(body.maxRuns) ? Math.min(Math.max(body.maxRuns, 0), 100) : 1;
-    const { waitMs, signal } = held(c.req.raw, body);
-    const runs = await engine.dequeue(principal.envId, c.req.param("workerId"), max, waitMs, signal);
-    return c.json({ runs });
+    const { waitMs, signal, done } = held(c.req.raw, body);
+    try {
+      const runs = await engine.dequeue(principal.envId, c.req.param("workerId"), max, waitMs, signal);
+      return c.json({ runs });
+    } finally {
+      done();
+    }
   });
 
   app.post("/api/v1/workers/:workerId/events", async (c) => {
@@ -47,9 +55,13 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
     requireSecret(principal);
     const body = await readJson(c);
     const runIds = Array.isArray(body.runIds) ? body.runIds.filter((x): x is string => typeof x === "string").slice(0, 1000) : [];
-    const { waitMs, signal } = held(c.req.raw, body);
-    const lost = await engine.lostRuns(principal.envId, c.req.param("workerId"), runIds, waitMs, signal);
-    return c.json({ lost });
+    const { waitMs, signal, done } = held(c.req.raw, body);
+    try {
+      const lost = await engine.lostRuns(principal.envId, c.req.param("workerId"), runIds, waitMs, signal);
+      return c.json({ lost });
+    } finally {
+      done();
+    }
   });
 
   app.post("/api/v1/workers/:workerId/stop", async (c) => {

@@ -93,23 +93,35 @@ test("a node whose slot vanished while its stream was down makes a new one, and 
   }
 });
 
-test("/healthz says lagging (503), with the lag in bytes, while the slot is past the lag bound", async () => {
-  const node = await startTestNode({ nodeId: "lagging", maxReplicationLagBytes: 1 });
+test("past the lag bound /healthz says lagging (503, with the lag in bytes) and the node logs it; once caught up it says so", async () => {
+  const db = await startTestPostgres();
+  const sql = createPool(db.url, { max: 2 });
+  // A bound of about 1 KB: every write puts the slot past it until the node confirms it (once a second).
+  const server = await spawnServer(db.url, { RUNCAST_MAX_REPLICATION_LAG_MB: "0.001" });
   try {
-    await node.userPool.query("CREATE TABLE filler (id serial PRIMARY KEY, body text)");
+    await sql.query("CREATE TABLE filler (id serial PRIMARY KEY, body text)");
     const health = async () => {
-      const res = await fetch(`${node.url}/healthz`);
+      const res = await fetch(`${server.url}/healthz`);
       return { status: res.status, body: (await res.json()) as { replication: string; replicationLagBytes: number } };
     };
-    // Every write moves the WAL ahead of what the slot confirmed (it confirms once a second).
     const lagging = await waitFor("a lagging /healthz", async () => {
-      await node.userPool.query("INSERT INTO filler (body) SELECT repeat('x', 1000) FROM generate_series(1, 50)");
+      await sql.query("INSERT INTO filler (body) SELECT repeat('x', 1000) FROM generate_series(1, 50)");
       const h = await health();
       return h.status === 503 ? h : undefined;
     });
     assert.equal(lagging.body.replication, "lagging");
-    assert.ok(lagging.body.replicationLagBytes > 1);
+    assert.ok(lagging.body.replicationLagBytes > 1024);
+    await waitFor("the warning in the log", async () => (/replication is lagging/.test(server.output()) ? true : undefined));
+    // Writes stop: the node confirms what it read and is healthy again.
+    const caughtUp = await waitFor("a streaming /healthz", async () => {
+      const h = await health();
+      return h.status === 200 ? h : undefined;
+    });
+    assert.equal(caughtUp.body.replication, "streaming");
+    assert.match(server.output(), /replication caught up/);
   } finally {
-    await node.stop();
+    await server.stop();
+    await sql.end();
+    await db.stop();
   }
 });
