@@ -36,7 +36,7 @@ export interface CatchupResult {
 
 export const CATCHUP_MODES = {
   tiny: { changes: 2_000, flow: 4_000 },
-  quick: { changes: 100_000, flow: 200_000 },
+  quick: { changes: 30_000, flow: 100_000 },
   full: { changes: 100_000, flow: 1_000_000 },
 } as const;
 

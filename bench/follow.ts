@@ -60,7 +60,7 @@ export interface FollowResult {
 
 export const FOLLOW_MODES = {
   tiny: { rates: [500, 1000], seconds: 0.6, runsPerTransaction: 10 },
-  quick: { rates: [2000, 6000, 12000], seconds: 1.5, runsPerTransaction: 20 },
+  quick: { rates: [2000, 8000], seconds: 1.5, runsPerTransaction: 20 },
   full: { rates: [2000, 4000, 6000, 8000, 12000, 16000, 24000], seconds: 3, runsPerTransaction: 20 },
 } as const;
 
