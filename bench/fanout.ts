@@ -921,7 +921,7 @@ const EVERY_RUN_FEED: [FanoutFeed, FanoutTransport][] = [
 ];
 
 export const FANOUT_MODES = {
-  quick: { configs: plan(500, 3, EVERY_RUN_FEED), rounds: 3, warmupSubscribers: 50, warmupRounds: 2 },
+  quick: { configs: plan(500, 2, EVERY_RUN_FEED), rounds: 2, warmupSubscribers: 50, warmupRounds: 1 },
   full: {
     configs: [
       ...plan(1000, 8, [["shape", "long-poll"], ...EVERY_RUN_FEED]),

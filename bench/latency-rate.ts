@@ -393,7 +393,7 @@ export function rateLatencySection(r: RateLatencyResult): string {
 
 export const RATE_LATENCY_MODES = {
   tiny: { rates: [50, 200], seconds: 0.6, warmupSeconds: 0.1 },
-  quick: { rates: [200, 2000], seconds: 1, warmupSeconds: 0.2 },
+  quick: { rates: [200, 2000], seconds: 0.8, warmupSeconds: 0.2 },
   full: { rates: [200, 2000], seconds: 5, warmupSeconds: 0.5 },
 } as const;
 

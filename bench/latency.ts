@@ -376,7 +376,7 @@ export function latencyTable(r: LatencyResult): string {
 }
 
 export const LATENCY_MODES = {
-  quick: { samples: 60, warmup: 10, gapMs: 20 },
+  quick: { samples: 40, warmup: 10, gapMs: 20 },
   full: { samples: 200, warmup: 20, gapMs: 20 },
 } as const;
 
