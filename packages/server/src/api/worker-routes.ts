@@ -21,12 +21,16 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
   const app = new Hono<AuthEnv>();
 
   /**
-   * A held request: how long it may wait (the body's `waitMs`, capped) and what ends it early (the client
-   * leaving, the node shutting down); `done()` unhooks it from the node's shutdown signal when it is answered.
+   * Runs a held request: how long it may wait (the body's `waitMs`, capped) and what ends it early (the client
+   * leaving, the node shutting down); once it is answered it is unhooked from the node's shutdown signal.
    */
-  const held = (req: Request, body: Record<string, unknown>) => {
+  const held = async <T>(req: Request, body: Record<string, unknown>, fn: (waitMs: number, signal: AbortSignal) => Promise<T>): Promise<T> => {
     const { signal, dispose } = linkedSignal(req.signal, shutdown);
-    return { waitMs: typeof body.waitMs === "number" ? Math.min(Math.max(body.waitMs, 0), MAX_DEQUEUE_WAIT_MS) : MAX_DEQUEUE_WAIT_MS, signal, done: dispose };
+    try {
+      return await fn(typeof body.waitMs === "number" ? Math.min(Math.max(body.waitMs, 0), MAX_DEQUEUE_WAIT_MS) : MAX_DEQUEUE_WAIT_MS, signal);
+    } finally {
+      dispose();
+    }
   };
 
   app.post("/api/v1/workers", async (c) => {
@@ -41,13 +45,8 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
     requireSecret(principal);
     const body = await readJson(c);
     const max = typeof body.maxRuns === "number" && Number.isInteger(body.maxRuns) ? Math.min(Math.max(body.maxRuns, 0), 100) : 1;
-    const { waitMs, signal, done } = held(c.req.raw, body);
-    try {
-      const runs = await engine.dequeue(principal.envId, c.req.param("workerId"), max, waitMs, signal);
-      return c.json({ runs });
-    } finally {
-      done();
-    }
+    const runs = await held(c.req.raw, body, (waitMs, signal) => engine.dequeue(principal.envId, c.req.param("workerId"), max, waitMs, signal));
+    return c.json({ runs });
   });
 
   app.post("/api/v1/workers/:workerId/events", async (c) => {
@@ -55,13 +54,8 @@ export function workerRoutes(engine: Engine, shutdown: AbortSignal): Hono<AuthEn
     requireSecret(principal);
     const body = await readJson(c);
     const runIds = Array.isArray(body.runIds) ? body.runIds.filter((x): x is string => typeof x === "string").slice(0, 1000) : [];
-    const { waitMs, signal, done } = held(c.req.raw, body);
-    try {
-      const lost = await engine.lostRuns(principal.envId, c.req.param("workerId"), runIds, waitMs, signal);
-      return c.json({ lost });
-    } finally {
-      done();
-    }
+    const lost = await held(c.req.raw, body, (waitMs, signal) => engine.lostRuns(principal.envId, c.req.param("workerId"), runIds, waitMs, signal));
+    return c.json({ lost });
   });
 
   app.post("/api/v1/workers/:workerId/stop", async (c) => {
