@@ -37,6 +37,10 @@ export interface NodeConfig {
   maxBodyBytes: number;
   /** Byte budget of each shape's log, kept for resuming readers (sync/SPEC.md L2). */
   shapeLogBytes: number;
+  /** Byte budget all shape logs of the node share: past it, the node's oldest chunks go first (L2). */
+  shapeLogsTotalBytes: number;
+  /** Byte budget of the recent transactions kept to take over readers another node served (H3). */
+  handoffWindowBytes: number;
   /** Snapshot queries of new shapes are cancelled after this long. */
   snapshotTimeoutMs: number;
   /** An SSE reader stalled for a second with more than this many bytes waiting for it is cut off (B1). */
@@ -99,6 +103,8 @@ export function configFromEnv(
     maxReplicationLagBytes: Math.round(numberFrom(env.RUNCAST_MAX_REPLICATION_LAG_MB, 256, "RUNCAST_MAX_REPLICATION_LAG_MB") * 1024 * 1024),
     maxBodyBytes: intFrom(env.RUNCAST_MAX_BODY_BYTES, 3 * 1024 * 1024, "RUNCAST_MAX_BODY_BYTES"),
     shapeLogBytes: intFrom(env.RUNCAST_SHAPE_LOG_BYTES, 16 * 1024 * 1024, "RUNCAST_SHAPE_LOG_BYTES"),
+    shapeLogsTotalBytes: intFrom(env.RUNCAST_SHAPE_LOGS_TOTAL_BYTES, 256 * 1024 * 1024, "RUNCAST_SHAPE_LOGS_TOTAL_BYTES"),
+    handoffWindowBytes: intFrom(env.RUNCAST_HANDOFF_WINDOW_BYTES, 16 * 1024 * 1024, "RUNCAST_HANDOFF_WINDOW_BYTES"),
     snapshotTimeoutMs: intFrom(env.RUNCAST_SNAPSHOT_TIMEOUT_MS, 30_000, "RUNCAST_SNAPSHOT_TIMEOUT_MS"),
     sseMaxUnsentBytes: intFrom(env.RUNCAST_SSE_MAX_UNSENT_BYTES, 8 * 1024 * 1024, "RUNCAST_SSE_MAX_UNSENT_BYTES"),
     shapeTables: (env.RUNCAST_SHAPE_TABLES ?? "").split(",").map((t) => t.trim()).filter(Boolean),

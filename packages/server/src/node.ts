@@ -109,6 +109,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       registry: {
         idleMs: 5 * 60_000,
         logBytes: config.shapeLogBytes,
+        logsTotalBytes: config.shapeLogsTotalBytes,
+        windowBytes: config.handoffWindowBytes,
         snapshotTimeoutMs: config.snapshotTimeoutMs,
         onShapeFailure: (shape, err) =>
           log("warn", "shape invalidated by a failure; its readers start over", {

@@ -1,4 +1,5 @@
 import type { Transaction } from "./changes.ts";
+import { Fifo } from "./fifo.ts";
 import type { SnapshotXids } from "./visibility.ts";
 
 /**
@@ -47,8 +48,7 @@ export class DeliveredXids {
  */
 export class TransactionWindow {
   readonly #budget: number;
-  #txs: { tx: Transaction; bytes: number }[] = [];
-  #head = 0;
+  readonly #txs = new Fifo<{ tx: Transaction; bytes: number }>();
   #bytes = 0;
   #from: bigint | undefined;
 
@@ -56,37 +56,27 @@ export class TransactionWindow {
     this.#budget = budgetBytes;
   }
 
+  /** Bytes held now (estimated), under the budget. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** The stream starts over from a new slot at `from`: every later transaction comes, nothing before it is known. */
   reset(from: bigint): void {
-    this.#txs = [];
-    this.#head = 0;
+    this.#txs.reset();
     this.#bytes = 0;
     this.#from = from;
   }
 
   add(tx: Transaction): void {
     if (this.#from === undefined) this.#from = tx.commitLsn - 1n;
-    let bytes = 64;
-    for (const ch of tx.changes) {
-      bytes += 48;
-      if (ch.kind === "truncate") continue;
-      for (const row of [ch.kind === "delete" ? undefined : ch.new, ch.kind === "insert" ? undefined : ch.old]) {
-        if (!row) continue;
-        for (const k in row) bytes += 16 + (row[k]?.length ?? 0) * 2;
-      }
-    }
+    const bytes = estimateBytes(tx);
     this.#txs.push({ tx, bytes });
     this.#bytes += bytes;
-    while (this.#bytes > this.#budget && this.#txs.length - this.#head > 1) {
-      const dropped = this.#txs[this.#head] as { tx: Transaction; bytes: number };
-      this.#txs[this.#head] = undefined as unknown as { tx: Transaction; bytes: number };
-      this.#head++;
+    while (this.#bytes > this.#budget && this.#txs.length > 1) {
+      const dropped = this.#txs.shift() as { tx: Transaction; bytes: number };
       this.#bytes -= dropped.bytes;
       this.#from = dropped.tx.commitLsn;
-    }
-    if (this.#head > 64 && this.#head * 2 >= this.#txs.length) {
-      this.#txs = this.#txs.slice(this.#head);
-      this.#head = 0;
     }
   }
 
@@ -97,11 +87,30 @@ export class TransactionWindow {
   /** The transactions committed after `after` up to `upTo`, in commit order. */
   between(after: bigint, upTo: bigint): Transaction[] {
     const out: Transaction[] = [];
-    for (let i = this.#head; i < this.#txs.length; i++) {
-      const tx = (this.#txs[i] as { tx: Transaction }).tx;
+    for (let i = this.#txs.firstWhere((e) => e.tx.commitLsn > after); i < this.#txs.length; i++) {
+      const tx = this.#txs.at(i).tx;
       if (tx.commitLsn > upTo) break;
-      if (tx.commitLsn > after) out.push(tx);
+      out.push(tx);
     }
     return out;
   }
+}
+
+/**
+ * What a decoded transaction holds in memory, roughly: the transaction and each change (objects, LSNs,
+ * dates), each row (an object with a property per column) and each value (a string header and its
+ * characters, two bytes each at worst).
+ */
+function estimateBytes(tx: Transaction): number {
+  let bytes = 160;
+  for (const ch of tx.changes) {
+    bytes += 96;
+    if (ch.kind === "truncate") continue;
+    for (const row of [ch.kind === "delete" ? undefined : ch.new, ch.kind === "insert" ? undefined : ch.old]) {
+      if (!row) continue;
+      bytes += 64;
+      for (const k in row) bytes += 40 + (row[k]?.length ?? 0) * 2;
+    }
+  }
+  return bytes;
 }

@@ -1,5 +1,5 @@
 import type { Change, Row, Transaction } from "./changes.ts";
-import { Chunk, ShapeLog } from "./log.ts";
+import { Chunk, ownBytes, ShapeLog, type LogMemory } from "./log.ts";
 import { BEFORE_LOG, formatOffset } from "./offset.ts";
 import { schemaHeader, type Projection } from "./projection.ts";
 import type { TableInfo } from "./table-info.ts";
@@ -21,6 +21,8 @@ export interface ShapeSpec {
 export interface ShapeLimits {
   /** Byte budget of the shape's log (SPEC.md L2). */
   logBytes: number;
+  /** The budget every shape log of the node shares (L2); none: only the shape's own. */
+  logMemory?: LogMemory;
 }
 
 /** Old handles a shape still accepts from readers that are not behind (SPEC.md H2). */
@@ -75,7 +77,7 @@ export class Shape {
     this.handle = handle;
     this.key = key;
     this.spec = spec;
-    this.log = new ShapeLog(limits.logBytes);
+    this.log = new ShapeLog(limits.logBytes, limits.logMemory);
     this.#relation = [spec.table.schema, spec.table.name];
     this.#relationJson = JSON.stringify(this.#relation);
     this.#keyCols = spec.table.keyColumns;
@@ -257,11 +259,11 @@ export class Shape {
         const msg = `{"key":${JSON.stringify(key)},"value":${JSON.stringify(value)},"headers":{"operation":"insert","relation":${this.#relationJson}}}`;
         piece = piece ? `${piece},${msg}` : msg;
         if (piece.length >= pieceBytes) {
-          pieces.push(Buffer.from(piece));
+          pieces.push(ownBytes(piece));
           piece = "";
         }
       }
-      if (piece) pieces.push(Buffer.from(piece));
+      if (piece) pieces.push(ownBytes(piece));
       this.#materialized = pieces;
     }
     return this.#materialized;

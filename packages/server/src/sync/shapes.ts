@@ -4,6 +4,7 @@ import { RuncastError, badRequest } from "../errors.ts";
 import type { Change, Transaction } from "./changes.ts";
 import { identityProjection, type Projection } from "./projection.ts";
 import type { Publication } from "./publication.ts";
+import { LogMemory } from "./log.ts";
 import { DeliveredXids, TransactionWindow } from "./recent.ts";
 import { Shape, type LogMode, type ReplicaMode, type ShapeLimits, type ShapeSpec } from "./shape.ts";
 import { takeSnapshot } from "./snapshot.ts";
@@ -33,6 +34,8 @@ export interface RegistryOptions extends ShapeLimits {
   onShapeFailure?(shape: Shape, err: unknown): void;
   /** Byte budget of the recent transactions kept to take over other nodes' readers (H3); 16 MiB by default. */
   windowBytes?: number;
+  /** Byte budget all shape logs of the node share (L2); 256 MiB by default. */
+  logsTotalBytes?: number;
 }
 
 let handleSeq = 0;
@@ -104,7 +107,7 @@ export class ShapeRegistry {
   constructor(pool: pg.Pool, publication: Publication, opts: RegistryOptions) {
     this.#pool = pool;
     this.#publication = publication;
-    this.#opts = opts;
+    this.#opts = { ...opts, logMemory: new LogMemory(opts.logsTotalBytes ?? 256 * 1024 * 1024) };
     this.window = new TransactionWindow(opts.windowBytes ?? 16 * 1024 * 1024);
     this.#timer = setInterval(() => this.evictIdle(Date.now()), Math.min(60_000, opts.idleMs)).unref();
     warmUpWhereCompiler();
@@ -112,6 +115,11 @@ export class ShapeRegistry {
 
   get size(): number {
     return this.#byKey.size;
+  }
+
+  /** Bytes the shape logs of the node hold (estimated), under `logsTotalBytes`. */
+  get logBytes(): number {
+    return (this.#opts.logMemory as LogMemory).bytes;
   }
 
   byHandle(handle: string): Shape | undefined {
@@ -517,6 +525,7 @@ export class ShapeRegistry {
 
   /** Unregisters a shape (its handles become unknown: later requests get 409 with a new shape's handle). */
   #remove(shape: Shape): void {
+    shape.log.release();
     if (this.#byKey.get(shape.key) === shape) this.#byKey.delete(shape.key);
     this.#byHandle.delete(shape.handle);
     for (const h of shape.retiredHandles) this.#byHandle.delete(h);
