@@ -26,6 +26,8 @@ export interface FeedDeps {
   shapeTables: string[];
   /** Environments whose keys may use `/v1/shape` (RUNCAST_SHAPE_ENVIRONMENTS); empty: every one. */
   shapeEnvironments: string[];
+  /** Told when a live request on `route` (a route pattern) starts being held; the returned function ends it. */
+  liveSubscriber?(route: string, transport: "long_poll" | "sse"): () => void;
 }
 
 /** How long SSE responses stay open and how often they carry a keep-alive comment (Electric: 60 s / 21 s). */
@@ -39,6 +41,7 @@ const SSE_STALL_MS = 30_000;
  */
 export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape?: (shape: Shape) => void, noStore = false): ServeContext {
   const principal = c.get("principal");
+  const subscriber = deps.liveSubscriber;
   return {
     registry: deps.registry,
     limiter: deps.limiter,
@@ -50,6 +53,7 @@ export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape
     res: c.env.outgoing,
     headers: { ...rawResponseHeaders(c.env.incoming.headers.origin), ...(noStore ? { "cache-control": "no-store" } : {}) },
     ...(authorizeShape ? { authorize: authorizeShape } : {}),
+    ...(subscriber ? { held: (transport: "long_poll" | "sse") => subscriber(c.req.routePath, transport) } : {}),
   };
 }
 
