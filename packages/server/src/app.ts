@@ -140,7 +140,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     onError: () => {
       // The rest of the body is never read, so the connection cannot carry another request: say so, or a
       // keep-alive client would send its next request on a socket about to close.
-      throw new RuncastError(413, "payload_too_large", `the request body is larger than the ${deps.maxBodyBytes} byte limit`, { field: "body", headers: { connection: "close" } });
+      throw new RuncastError(413, "payload_too_large", `the request body is larger than the ${deps.maxBodyBytes} byte limit: send a smaller body (the SDK uploads large payloads as packets)`, { field: "body", headers: { connection: "close" } });
     },
   });
   app.use("/packets/*", refuseNulInUrl);

@@ -77,7 +77,7 @@ function skipOf(c: Context<AuthEnv>): string[] {
 function authorizeRunShape(principal: Principal) {
   return (shape: Shape) => {
     const [row] = shape.rows.values();
-    if (!row) throw notFound("run_not_found", "the run does not exist in this environment");
+    if (!row) throw notFound("run_not_found", "the run does not exist in this environment: check the id, and that the key or token is of the run's environment (dev and prod are separate)");
     authorize(principal, "read", runResources({ id: row.id ?? "", task_identifier: row.taskIdentifier ?? "", tags: parseTextArray(row.runTags), batch_id: row.batchId }));
   };
 }
@@ -221,7 +221,7 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
     // The shape exists only once the batch was found in this environment.
     if (!deps.registry.existing(def)) {
       const { rowCount } = await deps.pool.query("SELECT 1 FROM batches WHERE id = $1 AND env_id = $2", [batchId, principal.envId]);
-      if (!rowCount) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment`);
+      if (!rowCount) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment: check the id, and that the key or token is of the batch's environment`);
     }
     return serveShape(def, query, serveContext(deps, c, undefined, true));
   });
