@@ -19,6 +19,9 @@ import { ILLEGAL_TRANSITION } from "./engine/transitions.ts";
 import { RuncastError, badRequest } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { LoopDelay } from "./loop-delay.ts";
+import { metricsRoutes } from "./metrics/metrics-routes.ts";
+import type { NodeMetrics } from "./metrics/node-metrics.ts";
+import { observeRequests } from "./metrics/requests.ts";
 import type { SubscriptionLimiter } from "./realtime/limits.ts";
 import { corsMiddleware } from "./realtime/cors.ts";
 import { runFeedRoutes } from "./realtime/run-feeds.ts";
@@ -45,6 +48,10 @@ export interface AppDeps {
   slots: SlotKeeper;
   /** Aborts every held request when the node shuts down. */
   shutdown: AbortSignal;
+  /** This node's Prometheus metrics, served at /metrics. */
+  metrics: NodeMetrics;
+  /** RUNCAST_METRICS_TOKEN: /metrics needs it as a bearer token when set. */
+  metricsToken: string | undefined;
 }
 
 /**
@@ -86,6 +93,7 @@ const refuseNulInUrl: MiddlewareHandler<AuthEnv> = async (c, next) => {
 export function buildApp(deps: AppDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
+  app.use("*", observeRequests(deps.metrics, deps.log));
   app.use("*", corsMiddleware());
 
   app.onError((err, c) => {
@@ -97,10 +105,20 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     }
     const requestId = randomUUID();
     deps.log("error", "unhandled error", { requestId, method: c.req.method, path: c.req.path, error: err instanceof Error ? err.stack : String(err) });
-    return c.json({ error: { code: "internal_error", message: `internal error (request ${requestId})` } }, 500);
+    return c.json(
+      {
+        error: {
+          code: "internal_error",
+          message: `internal error (request ${requestId}): the server logged the cause under this request id; try again, and report the id to the operator if it persists`,
+        },
+      },
+      500,
+    );
   });
 
-  app.notFound((c) => c.json({ error: { code: "route_not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: "route_not_found", message: `no route for ${c.req.method} ${c.req.path}: check the method and the path against the HTTP API in the README` } }, 404),
+  );
 
   app.get("/healthz", async (c) => {
     let database = "reachable";
@@ -122,7 +140,7 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     onError: () => {
       // The rest of the body is never read, so the connection cannot carry another request: say so, or a
       // keep-alive client would send its next request on a socket about to close.
-      throw new RuncastError(413, "payload_too_large", `the request body is larger than the ${deps.maxBodyBytes} byte limit`, { field: "body", headers: { connection: "close" } });
+      throw new RuncastError(413, "payload_too_large", `the request body is larger than the ${deps.maxBodyBytes} byte limit: send a smaller body (the SDK uploads large payloads as packets)`, { field: "body", headers: { connection: "close" } });
     },
   });
   app.use("/packets/*", refuseNulInUrl);
@@ -141,7 +159,9 @@ export function buildApp(deps: AppDeps): Hono<AuthEnv> {
     sseMaxUnsentBytes: deps.sseMaxUnsentBytes,
     shapeTables: deps.shapeTables,
     shapeEnvironments: deps.shapeEnvironments,
+    liveSubscriber: (route: string, transport: "long_poll" | "sse") => deps.metrics.subscriberHeld(route, transport),
   };
+  app.route("/", metricsRoutes(deps.metrics, deps.metricsToken));
   app.route("/", runRoutes(deps.engine, deps.keys));
   app.route("/", environmentRoutes(deps.engine));
   app.route("/", batchRoutes(deps.engine, deps.keys));

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { Worker } from "@runcast/sdk/worker";
 import { configFromEnv } from "./config.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, loggerOptionsFromEnv } from "./log.ts";
 import { startNode, type RunningNode } from "./node.ts";
 
 const BIN = fileURLToPath(new URL("../bin/runcast.js", import.meta.url));
@@ -87,10 +87,11 @@ program
   .option("--port <n>", "HTTP port (PORT)")
   .option("--data-dir <dir>", "embedded database and local state (RUNCAST_DATA_DIR)")
   .action(async (opts: { tasks: string; port?: string; dataDir?: string }) => {
+    // The dev terminal shows the banner and the runs: the server's own lines from warnings up, unless LOG_LEVEL says otherwise.
+    const log = createLogger(loggerOptionsFromEnv(process.env, "warn"));
     const config = configFromEnv(opts);
     const tasksDir = resolve(opts.tasks);
     if (!existsSync(tasksDir)) throw new Error(`task folder ${tasksDir} does not exist`);
-    const log = createLogger({ quiet: !process.env.RUNCAST_DEBUG });
     const node = await startNode(config, log);
     if (node.secretKeyRevoked) {
       await node.close();
@@ -138,8 +139,8 @@ program
   .option("--port <n>", "HTTP port (PORT)")
   .option("--data-dir <dir>", "embedded database and local state (RUNCAST_DATA_DIR)")
   .action(async (opts: { port?: string; dataDir?: string }) => {
+    const log = createLogger(loggerOptionsFromEnv());
     const config = configFromEnv(opts);
-    const log = createLogger();
     const node = await startNode(config, log);
     process.stdout.write(banner(node, { dataDir: config.dataDir, showKey: false, keyFromEnv: !!config.secretKey }) + "\n");
     onShutdown(async () => {
@@ -154,9 +155,11 @@ program
   .option("--tasks <dir>", "task folder", process.env.RUNCAST_TASKS ?? "examples/tasks")
   .option("--concurrency <n>", "runs executed at once (RUNCAST_WORKER_CONCURRENCY)", process.env.RUNCAST_WORKER_CONCURRENCY ?? "10")
   .action(async (opts: { tasks: string; concurrency: string }) => {
+    const log = createLogger({ ...loggerOptionsFromEnv(), base: { component: "worker" } });
     const concurrency = Number(opts.concurrency);
     if (!Number.isInteger(concurrency) || concurrency <= 0) throw new Error("--concurrency must be a positive integer");
-    const worker = new Worker({ tasksDir: resolve(opts.tasks), concurrency, log: (m) => process.stderr.write(`[worker] ${m}\n`) });
+    // The worker runtime reports only what went wrong (a failed request it retries, a hook that threw).
+    const worker = new Worker({ tasksDir: resolve(opts.tasks), concurrency, log: (m) => log("warn", m) });
     const ids = await worker.start();
     process.stdout.write(`  worker ready: ${ids.length ? ids.join(", ") : "no tasks found"}\n`);
     onShutdown(async () => {
@@ -167,7 +170,7 @@ program
     // process silently; report the runs it held as crashed first, then exit non-zero.
     let crashing = false;
     const onFatal = (err: unknown) => {
-      process.stderr.write(`[worker] uncaught error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      log("error", "uncaught error in a task; the worker reports its runs as crashed and exits", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       if (crashing) return;
       crashing = true;
       const timer = setTimeout(() => process.exit(1), 10_000);

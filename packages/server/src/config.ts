@@ -49,6 +49,8 @@ export interface NodeConfig {
   shapeTables: string[];
   /** Environments (slugs) whose keys may use `/v1/shape`; every one when empty. */
   shapeEnvironments: string[];
+  /** RUNCAST_METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`; open when unset. */
+  metricsToken: string | undefined;
   /** Pricing behind costInCents / baseCostInCents. */
   costCentsPerSecond: number;
   baseCostCents: number;
@@ -76,6 +78,15 @@ function nodeIdFrom(value: string | undefined): string {
   if (value === undefined || value === "") return `n${randomBytes(6).toString("hex")}`;
   if (!/^[a-z0-9_]{1,40}$/i.test(value)) throw new Error(`RUNCAST_NODE_ID must be 1 to 40 letters, digits or underscores, got "${value}"`);
   return value.toLowerCase();
+}
+
+/** A bearer token for /metrics: a guessable one would open it to anyone, so it must look random enough. */
+function metricsTokenFrom(value: string | undefined): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value.length < 16 || !/^[\x21-\x7e]+$/.test(value)) {
+    throw new Error("RUNCAST_METRICS_TOKEN must be at least 16 printable characters without spaces (e.g. the output of: openssl rand -hex 16)");
+  }
+  return value;
 }
 
 export function configFromEnv(
@@ -109,6 +120,7 @@ export function configFromEnv(
     sseMaxUnsentBytes: intFrom(env.RUNCAST_SSE_MAX_UNSENT_BYTES, 8 * 1024 * 1024, "RUNCAST_SSE_MAX_UNSENT_BYTES"),
     shapeTables: (env.RUNCAST_SHAPE_TABLES ?? "").split(",").map((t) => t.trim()).filter(Boolean),
     shapeEnvironments: (env.RUNCAST_SHAPE_ENVIRONMENTS ?? "").split(",").map((t) => t.trim()).filter(Boolean),
+    metricsToken: metricsTokenFrom(env.RUNCAST_METRICS_TOKEN),
     // Defaults in the order of magnitude of a small cloud machine.
     costCentsPerSecond: numberFrom(env.RUNCAST_COST_CENTS_PER_SECOND, 0.0017, "RUNCAST_COST_CENTS_PER_SECOND"),
     baseCostCents: numberFrom(env.RUNCAST_BASE_COST_CENTS, 0.0025, "RUNCAST_BASE_COST_CENTS"),

@@ -17,6 +17,8 @@ import { Engine } from "./engine/engine.ts";
 import { installTransitionRules } from "./engine/transitions.ts";
 import type { Logger } from "./log.ts";
 import { LoopDelay } from "./loop-delay.ts";
+import { NodeMetrics } from "./metrics/node-metrics.ts";
+import { RunCounter } from "./metrics/run-counts.ts";
 import { LocalSubscriptionLimiter } from "./realtime/limits.ts";
 import { SharedSubscriptionLimiter } from "./realtime/redis-limits.ts";
 import { dropSlot } from "./sync/replication.ts";
@@ -133,6 +135,17 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     cleanups.push(() => engine.stop());
     const keys = new KeyStore(pool, box);
     const revocations = new Revocations(keys);
+    const runCounter = new RunCounter(pool);
+    const metrics = new NodeMetrics(
+      {
+        shapes: () => sync.registry.size,
+        streaming: () => sync.streaming,
+        replicationLagBytes: async () => (await slots.lag()).bytes,
+        runCounts: () => runCounter.counts(),
+      },
+      log,
+    );
+    sync.onTransaction((tx) => metrics.transactionApplied(tx.commitTime, tx.changes));
     // Runs queued by any node reach this node's held dequeue requests through the replication stream, and
     // keys revoked on any node end this node's requests made with them.
     sync.onTransaction((tx) => {
@@ -193,6 +206,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       loopDelay,
       slots,
       shutdown: shutdown.signal,
+      metrics,
+      metricsToken: config.metricsToken,
     });
     const server: ServerType = await new Promise((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));

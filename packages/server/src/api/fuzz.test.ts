@@ -153,6 +153,13 @@ test("every route answers hostile input with a 4xx or a valid 2xx: never a 5xx, 
         if ((res.headers.get("content-type") ?? "").includes("application/json") && content) {
           assert.doesNotThrow(() => JSON.parse(content), `${route.method} ${path.slice(0, 200)}: invalid JSON`);
         }
+        // Every refusal is `{ error: { code, message } }` with a stable snake_case code (the official SDK reads
+        // `error.message`), except the shape protocol's must-refetch, whose body is the protocol's control message.
+        if (res.status >= 400 && !(res.status === 409 && res.headers.has("electric-handle"))) {
+          const err = (JSON.parse(content) as { error?: { code?: unknown; message?: unknown } }).error;
+          assert.match(String(err?.code), /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/, `${route.method} ${path.slice(0, 200)} ${res.status}: a code in ${content.slice(0, 300)}`);
+          assert.ok(typeof err?.message === "string" && err.message.length > 0, `${route.method} ${path.slice(0, 200)} ${res.status}: a message in ${content.slice(0, 300)}`);
+        }
       },
     ),
     { includeErrorInReport: true, numRuns: Number(process.env.RUNCAST_FUZZ_RUNS ?? 600), seed: process.env.RUNCAST_FUZZ_SEED ? Number(process.env.RUNCAST_FUZZ_SEED) : undefined },

@@ -98,7 +98,7 @@ export async function verifyPublicToken(token: string, keys: readonly SigningKey
     } catch (err) {
       if (err instanceof errors.JWTExpired) expired = true;
       else if (err instanceof errors.JWTClaimValidationFailed && err.claim === "exp") {
-        throw new TokenError("invalid", "public access token has no expiry (exp): tokens must expire");
+        throw new TokenError("invalid", "public access token has no expiry (exp): tokens must expire; sign it with an expirationTime");
       }
       continue;
     }
@@ -115,6 +115,6 @@ export async function verifyPublicToken(token: string, keys: readonly SigningKey
     return { claims, keyId: key.id, tokenHash: tokenHash(token), expiresAt: exp };
   }
   throw expired
-    ? new TokenError("expired", "public access token has expired")
-    : new TokenError("invalid", "public access token is invalid (bad signature, issuer or audience)");
+    ? new TokenError("expired", "public access token has expired: ask your backend for a new one (auth.createPublicToken)")
+    : new TokenError("invalid", "public access token is invalid (bad signature, issuer or audience): use a token signed by a current secret key of this environment");
 }

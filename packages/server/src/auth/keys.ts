@@ -290,7 +290,7 @@ export class KeyStore {
   /** The key public tokens of the environment are signed with; 503 when it has none left. */
   async signingKey(envId: string): Promise<SigningKey> {
     const key = (await this.signingKeys(envId))[0];
-    if (!key) throw new RuncastError(503, "no_signing_key", "this environment has no active secret key to sign public tokens with");
+    if (!key) throw new RuncastError(503, "no_signing_key", "this environment has no active secret key to sign public tokens with: create one (POST /api/v1/keys) or start a node with RUNCAST_SECRET_KEY set to a key of this environment");
     return key;
   }
 

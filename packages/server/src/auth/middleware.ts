@@ -38,11 +38,11 @@ async function resolvePrincipal(keys: KeyStore, header: string | undefined): Pro
   if (!token) throw unauthorized("missing Authorization: Bearer <secret key or public access token> header");
   if (token.startsWith("tr_")) {
     const found = await keys.lookup(token);
-    if (!found) throw unauthorized("invalid or revoked secret key");
+    if (!found) throw unauthorized("invalid or revoked secret key: send a current secret key of this environment (GET /api/v1/keys lists them by prefix; a revoked key stays revoked)");
     return { kind: "secret", envId: found.envId, keyId: found.keyId, secretKey: token };
   }
   const envId = unverifiedSubject(token);
-  if (!envId) throw unauthorized("the bearer token is neither a secret key nor a public access token");
+  if (!envId) throw unauthorized("the bearer token is neither a secret key (tr_dev_…, tr_prod_…) nor a public access token (a JWT from auth.createPublicToken or a trigger's publicAccessToken)");
   try {
     let v;
     try {

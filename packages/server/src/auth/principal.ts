@@ -24,9 +24,9 @@ export function authorize(principal: Principal, action: Action, resources: reado
   if (principal.kind === "secret") return;
   if (scopesAllow(principal.scopes, action, resources)) return;
   const wanted = resources.map((r) => `${action}:${r.type}${r.id ? `:${r.id}` : ""}`).join(" or ");
-  throw new RuncastError(403, "forbidden", `this public access token does not grant ${wanted}`);
+  throw new RuncastError(403, "forbidden", `this public access token does not grant ${wanted}: create a token whose scopes include it (auth.createPublicToken), or call from your backend with a secret key`);
 }
 
 export function requireSecret(principal: Principal): asserts principal is Extract<Principal, { kind: "secret" }> {
-  if (principal.kind !== "secret") throw new RuncastError(403, "secret_key_required", "this route needs a secret key, not a public access token");
+  if (principal.kind !== "secret") throw new RuncastError(403, "secret_key_required", "this route needs a secret key, not a public access token: call it from your backend with the environment's secret key");
 }

@@ -26,7 +26,7 @@ const leaseLost = (runId: string) =>
  */
 export async function lockRunOfEnv(client: pg.ClientBase, envId: string, runId: string): Promise<void> {
   const { rowCount } = await client.query("SELECT 1 FROM runs WHERE id = $1 AND env_id = $2 FOR UPDATE", [runId, envId]);
-  if (!rowCount) throw notFound("run_not_found", `no run with id ${JSON.stringify(runId)} in this environment`);
+  if (!rowCount) throw notFound("run_not_found", `no run with id ${JSON.stringify(runId)} in this environment: check the id, and that the key or token is of the run's environment (dev and prod are separate)`);
 }
 
 /** Milliseconds the attempt `a` executed (not waited): its finished stretches plus the current one. */

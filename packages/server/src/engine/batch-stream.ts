@@ -87,7 +87,7 @@ export async function addBatchItems(engine: Engine, envId: string, batchId: stri
           [batchId, envId],
         );
         const batch = rows[0];
-        if (!batch) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment`);
+        if (!batch) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment: check the id, and that the key or token is of the batch's environment`);
         if (!batch.streamed) throw new RuncastError(409, "batch_sealed", "this batch was created whole; it takes no more items");
         if (token && batch.trigger_token_hash !== token.hash) {
           throw new RuncastError(403, "forbidden", "this public access token did not open this batch");

@@ -187,7 +187,7 @@ export async function retrieveBatch(pool: pg.Pool, envId: string, batchId: strin
     envId,
   ]);
   const batch = rows[0];
-  if (!batch) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment`);
+  if (!batch) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment: check the id, and that the key or token is of the batch's environment`);
   // One statement, so the ids, the counts and the times describe the same snapshot of the runs.
   const runs = await pool.query<{ id: string; status: RunStatus; updated_at: Date; finished_at: Date | null }>(
     "SELECT id, status, updated_at, finished_at FROM runs WHERE batch_id = $1 ORDER BY batch_index, created_at, id",

@@ -135,7 +135,7 @@ export class Engine {
   /** The worker, marked seen (releasing runs that waited for it when it had been counted as gone). */
   async #touch(envId: string, workerId: string) {
     const worker = await touchWorker(this.pool, envId, workerId, this.workerTimeoutMs);
-    if (!worker) throw notFound("worker_not_found", `worker ${workerId} is not registered in this environment`);
+    if (!worker) throw notFound("worker_not_found", `worker ${workerId} is not registered in this environment: register it again (POST /api/v1/workers)`);
     if (worker.released) this.notifyQueued([envId]);
     return worker;
   }

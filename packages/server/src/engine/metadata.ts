@@ -8,7 +8,7 @@ import { MAX_METADATA_BYTES } from "./trigger-options.ts";
 /** A run's metadata stays writable this long after it finished (Trigger.dev's rule, trigger-wire §2.6). */
 export const WRITABLE_AFTER_FINISH = "1 hour";
 
-const runNotFound = (runId: string) => notFound("run_not_found", `no run with id ${JSON.stringify(runId)} in this environment`);
+const runNotFound = (runId: string) => notFound("run_not_found", `no run with id ${JSON.stringify(runId)} in this environment: check the id, and that the key or token is of the run's environment (dev and prod are separate)`);
 
 const asObject = (v: unknown): Metadata => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Metadata) : {});
 

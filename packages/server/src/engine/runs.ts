@@ -17,7 +17,7 @@ export async function findRun(pool: pg.Pool, envId: string, runId: string): Prom
 
 export async function getRun(pool: pg.Pool, envId: string, runId: string): Promise<RunRow> {
   const run = await findRun(pool, envId, runId);
-  if (!run) throw notFound("run_not_found", `no run with id ${JSON.stringify(runId)} in this environment`);
+  if (!run) throw notFound("run_not_found", `no run with id ${JSON.stringify(runId)} in this environment: check the id, and that the key or token is of the run's environment (dev and prod are separate)`);
   return run;
 }
 

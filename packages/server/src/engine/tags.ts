@@ -26,7 +26,7 @@ export async function addTags(pool: pg.Pool, envId: string, runId: string, tags:
   return withTransaction(pool, async (client) => {
     const { rows } = await client.query<{ tags: string[] }>("SELECT tags FROM runs WHERE id = $1 AND env_id = $2 FOR UPDATE", [runId, envId]);
     const row = rows[0];
-    if (!row) throw notFound("run_not_found", `no run with id ${JSON.stringify(runId)} in this environment`);
+    if (!row) throw notFound("run_not_found", `no run with id ${JSON.stringify(runId)} in this environment: check the id, and that the key or token is of the run's environment (dev and prod are separate)`);
     // Written from inside the run: fenced by its attempt, like metadata.
     if (attemptId !== undefined) await checkAttempt(client, runId, attemptId);
     const existing = new Set(row.tags);

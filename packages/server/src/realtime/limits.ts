@@ -48,13 +48,13 @@ export class LocalSubscriptionLimiter implements SubscriptionLimiter {
   acquire(envId: string, token?: string): () => void {
     const n = this.held(envId) + this.elsewhere(envId);
     if (n >= this.#max) {
-      throw tooMany(`this environment already holds ${n} live subscriptions${this.scope}; the limit is ${this.#max} (RUNCAST_MAX_SUBSCRIPTIONS)`);
+      throw tooMany(`this environment already holds ${n} live subscriptions${this.scope}; the limit is ${this.#max} (RUNCAST_MAX_SUBSCRIPTIONS): stop subscriptions you no longer read, or raise the limit`);
     }
     const tokenSlot = token === undefined ? undefined : `${envId}\u0000${token}`;
     if (tokenSlot !== undefined) {
       const t = (this.#counts.get(tokenSlot) ?? 0) + this.elsewhere(tokenSlot);
       if (t >= this.#maxPerToken) {
-        throw tooMany(`this public access token already holds ${t} live subscriptions${this.scope}; one token may hold at most ${this.#maxPerToken} (RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN)`);
+        throw tooMany(`this public access token already holds ${t} live subscriptions${this.scope}; one token may hold at most ${this.#maxPerToken} (RUNCAST_MAX_SUBSCRIPTIONS_PER_TOKEN): stop subscriptions this page no longer reads, or give each page its own token`);
       }
       this.#counts.set(tokenSlot, (this.#counts.get(tokenSlot) ?? 0) + 1);
     }

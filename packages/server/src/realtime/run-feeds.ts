@@ -26,6 +26,8 @@ export interface FeedDeps {
   shapeTables: string[];
   /** Environments whose keys may use `/v1/shape` (RUNCAST_SHAPE_ENVIRONMENTS); empty: every one. */
   shapeEnvironments: string[];
+  /** Told when a live request on `route` (a route pattern) starts being held; the returned function ends it. */
+  liveSubscriber?(route: string, transport: "long_poll" | "sse"): () => void;
 }
 
 /** How long SSE responses stay open and how often they carry a keep-alive comment (Electric: 60 s / 21 s). */
@@ -39,6 +41,7 @@ const SSE_STALL_MS = 30_000;
  */
 export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape?: (shape: Shape) => void, noStore = false): ServeContext {
   const principal = c.get("principal");
+  const subscriber = deps.liveSubscriber;
   return {
     registry: deps.registry,
     limiter: deps.limiter,
@@ -50,6 +53,7 @@ export function serveContext(deps: FeedDeps, c: Context<AuthEnv>, authorizeShape
     res: c.env.outgoing,
     headers: { ...rawResponseHeaders(c.env.incoming.headers.origin), ...(noStore ? { "cache-control": "no-store" } : {}) },
     ...(authorizeShape ? { authorize: authorizeShape } : {}),
+    ...(subscriber ? { held: (transport: "long_poll" | "sse") => subscriber(c.req.routePath, transport) } : {}),
   };
 }
 
@@ -73,7 +77,7 @@ function skipOf(c: Context<AuthEnv>): string[] {
 function authorizeRunShape(principal: Principal) {
   return (shape: Shape) => {
     const [row] = shape.rows.values();
-    if (!row) throw notFound("run_not_found", "the run does not exist in this environment");
+    if (!row) throw notFound("run_not_found", "the run does not exist in this environment: check the id, and that the key or token is of the run's environment (dev and prod are separate)");
     authorize(principal, "read", runResources({ id: row.id ?? "", task_identifier: row.taskIdentifier ?? "", tags: parseTextArray(row.runTags), batch_id: row.batchId }));
   };
 }
@@ -217,7 +221,7 @@ export function runFeedRoutes(deps: FeedDeps): Hono<AuthEnv> {
     // The shape exists only once the batch was found in this environment.
     if (!deps.registry.existing(def)) {
       const { rowCount } = await deps.pool.query("SELECT 1 FROM batches WHERE id = $1 AND env_id = $2", [batchId, principal.envId]);
-      if (!rowCount) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment`);
+      if (!rowCount) throw notFound("batch_not_found", `no batch with id ${JSON.stringify(batchId)} in this environment: check the id, and that the key or token is of the batch's environment`);
     }
     return serveShape(def, query, serveContext(deps, c, undefined, true));
   });

@@ -61,6 +61,21 @@ export interface ServeContext {
   headers: OutgoingHttpHeaders;
   /** Called with the shape before anything is sent (a front door's authorisation on the shape's rows). */
   authorize?(shape: Shape): void;
+  /** Told when a live request starts being held (for the node's metrics); the returned function is called when it ends. */
+  held?(transport: "long_poll" | "sse"): () => void;
+}
+
+/** A live request's subscription slot (RUNCAST_MAX_SUBSCRIPTIONS) and its place in the metrics; the release is idempotent. */
+function holdSlot(ctx: ServeContext, sse: boolean): () => void {
+  const free = ctx.limiter.acquire(ctx.envId, ctx.token);
+  const unheld = ctx.held?.(sse ? "sse" : "long_poll");
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    free();
+    unheld?.();
+  };
 }
 
 /**
@@ -75,7 +90,7 @@ export async function serveShape(def: ShapeDefinition, q: ShapeQuery, ctx: Serve
   if (q.live && offset.kind !== "at") throw badRequest("invalid_live", "live=true needs an offset returned earlier, not -1 or now", PARAM.live);
   if (offset.kind === "at" && !q.handle) throw badRequest("missing_handle", "the handle parameter is required with an offset other than -1 or now", PARAM.handle);
 
-  const release = q.live ? ctx.limiter.acquire(ctx.envId, ctx.token) : undefined;
+  const release = q.live ? holdSlot(ctx, q.sse) : undefined;
   // A held request keeps its subscription slot until it is answered; every other path gives it back here.
   let handedOff = false;
   try {

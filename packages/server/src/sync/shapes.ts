@@ -464,7 +464,7 @@ export class ShapeRegistry {
         throw badRequest("where_evaluation_failed", `the where clause fails on a row of the table: ${(err as Error).message}`, "where");
       }
       if (code === "57014") {
-        throw new RuncastError(503, "snapshot_timeout", `the shape's snapshot query ran longer than ${this.#opts.snapshotTimeoutMs} ms`, {
+        throw new RuncastError(503, "snapshot_timeout", `the shape's snapshot query ran longer than ${this.#opts.snapshotTimeoutMs} ms: narrow the where clause (or index its columns), or raise RUNCAST_SNAPSHOT_TIMEOUT_MS`, {
           headers: { "retry-after": "5" },
         });
       }
