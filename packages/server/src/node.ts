@@ -139,6 +139,12 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const metrics = new NodeMetrics(
       {
         shapes: () => sync.registry.size,
+        memory: () => ({
+          logs: sync.registry.logBytes,
+          logsBudget: config.shapeLogsTotalBytes,
+          window: sync.registry.window.bytes,
+          windowBudget: config.handoffWindowBytes,
+        }),
         streaming: () => sync.streaming,
         replicationLagBytes: async () => (await slots.lag()).bytes,
         runCounts: () => runCounter.counts(),

@@ -87,6 +87,11 @@ test("run counts, changes and request durations move when runs happen", async ()
   assert.ok((value(after, "runcast_replication_changes_total", { kind: "insert" }) ?? 0) - (value(before, "runcast_replication_changes_total", { kind: "insert" }) ?? 0) >= 3);
   assert.ok((value(after, "runcast_replication_transactions_total") ?? 0) > (value(before, "runcast_replication_transactions_total") ?? 0));
   assert.ok((value(after, "runcast_replication_apply_delay_seconds_count") ?? 0) > (value(before, "runcast_replication_apply_delay_seconds_count") ?? 0));
+  // The transactions are kept (under a budget) for readers moving from another node.
+  const window = (s: typeof before) => value(s, "runcast_retained_bytes", { kind: "handoff_window" }) ?? 0;
+  assert.ok(window(after) > window(before), `handoff window: ${window(before)} → ${window(after)} bytes`);
+  assert.equal(value(after, "runcast_retained_budget_bytes", { kind: "handoff_window" }), 16 * 1024 * 1024);
+  assert.equal(value(after, "runcast_retained_budget_bytes", { kind: "shape_logs" }), 256 * 1024 * 1024);
   // The three triggers, counted under their route pattern (never the path with the task id).
   assert.equal((value(after, "runcast_http_request_duration_seconds_count", TRIGGER) ?? 0) - (value(before, "runcast_http_request_duration_seconds_count", TRIGGER) ?? 0), 3);
   assert.equal(after.some((s) => s.labels.route?.includes("echo")), false, "no route label holds a task id");

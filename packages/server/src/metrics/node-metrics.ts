@@ -10,6 +10,8 @@ export type LiveTransport = "long_poll" | "sse";
 export interface ScrapeSources {
   /** Live shapes in this node's registry. */
   shapes(): number;
+  /** Bytes this node's shape logs and handoff window hold (estimated), and their budgets. */
+  memory(): { logs: number; logsBudget: number; window: number; windowBudget: number };
   /** Whether this node's replication stream is up. */
   streaming(): boolean;
   /** WAL bytes between the database's position and what this node's slot confirmed; null when unknown. */
@@ -134,6 +136,28 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(sources.shapes());
+      },
+    });
+    new Gauge({
+      name: "runcast_retained_bytes",
+      help: "Bytes this node keeps for readers (estimated): shape logs (for readers resuming from an offset) and the handoff window (for readers moving from another node)",
+      labelNames: ["kind"],
+      registers,
+      collect() {
+        const m = sources.memory();
+        this.set({ kind: "shape_logs" }, m.logs);
+        this.set({ kind: "handoff_window" }, m.window);
+      },
+    });
+    new Gauge({
+      name: "runcast_retained_budget_bytes",
+      help: "The budgets of runcast_retained_bytes (RUNCAST_SHAPE_LOGS_TOTAL_BYTES, RUNCAST_HANDOFF_WINDOW_BYTES)",
+      labelNames: ["kind"],
+      registers,
+      collect() {
+        const m = sources.memory();
+        this.set({ kind: "shape_logs" }, m.logsBudget);
+        this.set({ kind: "handoff_window" }, m.windowBudget);
       },
     });
     // Both run gauges come from one query per scrape (RunCounter): the second waits for the first's result.
