@@ -62,7 +62,10 @@ export interface SoakVerdict {
   /** Windows in a quarter of the run. */
   quarterWindows: number;
   memory: {
-    /** Growth allowed from the end of the first quarter to the end: the larger of boundMb and boundPct. */
+    /**
+     * Growth allowed from the end of the first quarter to the end, of VmRSS as read and of the heap after
+     * forced full GCs (what the server retains): the larger of boundMb and boundPct.
+     */
     boundMb: number;
     boundPct: number;
     nodes: { a: NodeMemory; b: NodeMemory };
@@ -88,6 +91,17 @@ export interface NodeMemory {
   slopeMbPerMin: number;
   /** Heap in use + external after two forced full GCs, at the end of the first quarter and at the end, MiB. */
   heapAfterGcMb: { start: number; end: number };
+  /** VmRSS after those GCs (what the process retains), MiB; absent from soaks before it was recorded. */
+  rssAfterGcMb?: { start: number; end: number };
+}
+
+/** How a node's memory grew from the end of the first quarter to the end: VmRSS as read, and the heap after full GCs. */
+type Growth = { what: string; startMb: number; growthMb: number };
+export function memoryGrowth(n: NodeMemory): [rss: Growth, heap: Growth] {
+  return [
+    { what: "VmRSS", startMb: n.startMb, growthMb: n.growthMb },
+    { what: "heap after full GCs", startMb: n.heapAfterGcMb.start, growthMb: n.heapAfterGcMb.end - n.heapAfterGcMb.start },
+  ];
 }
 
 export interface SoakResult {
@@ -164,7 +178,7 @@ export function soakSection(r: SoakResult, chartPath: string | undefined): strin
     ]),
   ];
   const node = (name: string, n: NodeMemory) =>
-    `node ${name} ${mb(n.startMb)} → ${mb(n.endMb)} MiB (${n.growthMb >= 0 ? "+" : ""}${n.growthMb.toFixed(1)} MiB, ${n.growthPct >= 0 ? "+" : ""}${n.growthPct.toFixed(1)} %, slope ${n.slopeMbPerMin.toFixed(2)} MiB/min; heap after GC ${mb(n.heapAfterGcMb.start)} → ${mb(n.heapAfterGcMb.end)} MiB)`;
+    `node ${name} VmRSS ${mb(n.startMb)} → ${mb(n.endMb)} MiB (${signed(n.growthMb)} MiB, ${signed(n.growthPct)} %, slope ${n.slopeMbPerMin.toFixed(2)} MiB/min), heap after full GCs ${mb(n.heapAfterGcMb.start)} → ${mb(n.heapAfterGcMb.end)} MiB (${signed(n.heapAfterGcMb.end - n.heapAfterGcMb.start)} MiB)${n.rssAfterGcMb ? `, VmRSS after them ${mb(n.rssAfterGcMb.start)} → ${mb(n.rssAfterGcMb.end)} MiB` : ""}`;
   const runsLine =
     r.runs.unfinished === 0 && r.runs.triggerErrors === 0
       ? `all ${r.runs.triggered} triggered runs COMPLETED`
@@ -182,7 +196,7 @@ export function soakSection(r: SoakResult, chartPath: string | undefined): strin
     md(rows),
     "",
     chartPath ? `![RSS and probe latency over the soak](${chartPath})\n` : "",
-    `Memory (flat when VmRSS grows by at most ${v.memory.boundMb} MiB or ${v.memory.boundPct} %, whichever is larger, from the end of the first quarter, ${q} s in, to the end): ${node("A", v.memory.nodes.a)}; ${node("B", v.memory.nodes.b)}: **${v.memory.flat ? "flat" : "not flat"}**.`,
+    `Memory (flat when both VmRSS and the heap after two forced full GCs, what the server retains, grow by at most ${v.memory.boundMb} MiB or ${v.memory.boundPct} %, whichever is larger, from the end of the first quarter, ${q} s in, to the end): ${node("A", v.memory.nodes.a)}; ${node("B", v.memory.nodes.b)}: **${v.memory.flat ? "flat" : "not flat"}**.`,
     "",
     `Latency (flat when the last quarter's probe p99 is at most ${v.latency.factor} × the first quarter's): probe p99 ${fmtMs(v.latency.probeP99.first)} → ${fmtMs(v.latency.probeP99.last)} ms (p50 ${fmtMs(v.latency.probeP50.first)} → ${fmtMs(v.latency.probeP50.last)} ms); all ${c.subscribers.toLocaleString("en")} subscribers' p99 ${fmtMs(v.latency.heldP99.first)} → ${fmtMs(v.latency.heldP99.last)} ms: **${v.latency.flat ? "flat" : "not flat"}**.`,
     "",
@@ -192,34 +206,28 @@ export function soakSection(r: SoakResult, chartPath: string | undefined): strin
   ].join("\n");
 }
 
+const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`;
+
 /** What the figures say, generated from them (so a re-render stays true to the result). */
 function soakReading(r: SoakResult): string {
   const v = r.verdict;
   const parts: string[] = [];
   const { a, b } = v.memory.nodes;
+  const bound = (g: { startMb: number }) => Math.max(v.memory.boundMb, (g.startMb * v.memory.boundPct) / 100);
+  const grew = (n: NodeMemory) => memoryGrowth(n).map((g) => `${g.what} ${signed(g.growthMb)} MiB`).join(", ");
   if (v.memory.flat) {
-    parts.push(`both nodes' memory levels off after the first quarter (RSS ${a.growthMb >= 0 ? "+" : ""}${a.growthMb.toFixed(1)} and ${b.growthMb >= 0 ? "+" : ""}${b.growthMb.toFixed(1)} MiB over the last three quarters, within the bound).`);
+    parts.push(`both nodes' memory levels off after the first quarter (A ${grew(a)}; B ${grew(b)}; within the bound).`);
   } else {
-    const grew = (n: NodeMemory) => n.growthMb > Math.max(v.memory.boundMb, (n.startMb * v.memory.boundPct) / 100);
     for (const [name, n] of [["A", a], ["B", b]] as const) {
-      if (!grew(n)) continue;
-      const heapGrowth = n.heapAfterGcMb.end - n.heapAfterGcMb.start;
-      parts.push(
-        heapGrowth > Math.max(10, n.heapAfterGcMb.start * 0.1)
-          ? `node ${name}'s RSS grew ${n.growthMb.toFixed(1)} MiB and its heap after full GCs ${heapGrowth.toFixed(1)} MiB: it retains memory under this steady load, a leak to find (what grows is retained JavaScript objects, not allocator slack).`
-          : `node ${name}'s RSS grew ${n.growthMb.toFixed(1)} MiB but its heap after full GCs only ${heapGrowth.toFixed(1)} MiB: the growth is memory V8 and the allocator keep committed, not objects the server retains; a longer run would tell whether it levels off.`,
-      );
+      const [rss, heap] = memoryGrowth(n);
+      if (heap.growthMb > bound(heap)) parts.push(`node ${name} retains more as time goes on (${grew(n)}): a leak to find.`);
+      else if (rss.growthMb > bound(rss))
+        parts.push(`node ${name}'s VmRSS grew ${rss.growthMb.toFixed(1)} MiB while its heap after full GCs grew ${heap.growthMb.toFixed(1)} MiB: memory V8 and the allocator keep committed between full collections rather than objects the server retains, at a slope of ${n.slopeMbPerMin.toFixed(2)} MiB/min over the last three quarters; a longer or quieter run tells where it levels off.`);
     }
-  }
-  for (const [name, n] of [["A", a], ["B", b]] as const) {
-    const heapGrowth = n.heapAfterGcMb.end - n.heapAfterGcMb.start;
-    const withinRss = n.growthMb <= Math.max(v.memory.boundMb, (n.startMb * v.memory.boundPct) / 100);
-    if (withinRss && heapGrowth > Math.max(10, n.heapAfterGcMb.start * 0.1))
-      parts.push(`Node ${name}'s RSS stayed within the bound, but its heap after full GCs grew ${heapGrowth.toFixed(1)} MiB (${n.heapAfterGcMb.start.toFixed(0)} → ${n.heapAfterGcMb.end.toFixed(0)} MiB): it retains memory too, more slowly.`);
   }
   const fq = r.gcReadings.firstQuarter;
   parts.push(
-    `(RSS at the end of the first quarter is the reading taken just before that point's forced full GCs, which gave memory back: A ${(fq.a.rawRssKb / 1024).toFixed(0)} → ${(fq.a.rssKb / 1024).toFixed(0)} MiB, B ${(fq.b.rawRssKb / 1024).toFixed(0)} → ${(fq.b.rssKb / 1024).toFixed(0)} MiB; the heap after GC is the figure that tells retained memory from garbage.)`,
+    `(The forced full GCs at the end of the first quarter gave memory back: VmRSS A ${(fq.a.rawRssKb / 1024).toFixed(0)} → ${(fq.a.rssKb / 1024).toFixed(0)} MiB, B ${(fq.b.rawRssKb / 1024).toFixed(0)} → ${(fq.b.rssKb / 1024).toFixed(0)} MiB.)`,
   );
   const l = v.latency;
   parts.push(
@@ -228,7 +236,7 @@ function soakReading(r: SoakResult): string {
       : `Latency drifts: the probe's p99 in the last quarter is ${(l.probeP99.last / l.probeP99.first).toFixed(2)} × the first quarter's (all subscribers: ${(l.heldP99.last / l.heldP99.first).toFixed(2)} ×); with ${r.environment.cpus} cores shared by both nodes, PostgreSQL, the worker and the generators, check the CPU columns for a busier stretch before reading it as the server slowing down.`,
   );
   if (r.runs.unfinished > 0) parts.push(`${r.runs.unfinished} runs were not COMPLETED ${r.runs.drainS} s after the last trigger.`);
-  return parts.join(" ");
+  return parts.map((p, i) => (i ? p.charAt(0).toUpperCase() + p.slice(1) : p)).join(" ");
 }
 
 /** RSS of both nodes and the probe's p50/p99 over the run (Vega-Lite, drawn to SVG). */

@@ -26,7 +26,7 @@ import { startRuncastServer, startRuncastWorker, type RuncastServer } from "./li
 import { followLongPoll, type Follower } from "./lib/shape-clients.ts";
 import { percentile, summarize } from "./lib/stats.ts";
 import { renderBenchmarks } from "./run.ts";
-import { soakChart, type NodeMemory, type Percentiles, type SoakMode, type SoakResult, type SoakRow, type SoakVerdict, type SoakWindow } from "./soak-report.ts";
+import { memoryGrowth, soakChart, type NodeMemory, type Percentiles, type SoakMode, type SoakResult, type SoakRow, type SoakVerdict, type SoakWindow } from "./soak-report.ts";
 
 interface SoakOptions {
   mode: SoakMode;
@@ -470,6 +470,7 @@ function soakVerdict(
   const n = windows.length;
   const start = windows[quarter - 1] as SoakWindow;
   const end = windows[n - 1] as SoakWindow;
+  const mib = (kb: number) => Math.round(kb / 102.4) / 10;
   const node = (key: "a" | "b", i: 0 | 1): NodeMemory => {
     const growthMb = end.rssMb[key] - start.rssMb[key];
     return {
@@ -478,11 +479,12 @@ function soakVerdict(
       growthMb: Math.round(growthMb * 10) / 10,
       growthPct: Math.round((growthMb / start.rssMb[key]) * 1000) / 10,
       slopeMbPerMin: Math.round(slope(windows.slice(quarter - 1).map((w) => ({ x: w.t / 60, y: w.rssMb[key] }))) * 100) / 100,
-      heapAfterGcMb: { start: Math.round(firstQuarterGc[i].heapKb / 102.4) / 10, end: Math.round(endGc[i].heapKb / 102.4) / 10 },
+      heapAfterGcMb: { start: mib(firstQuarterGc[i].heapKb), end: mib(endGc[i].heapKb) },
+      rssAfterGcMb: { start: mib(firstQuarterGc[i].rssKb), end: mib(endGc[i].rssKb) },
     };
   };
   const nodes = { a: node("a", 0), b: node("b", 1) };
-  const withinBound = (m: NodeMemory) => m.growthMb <= Math.max(MEMORY_BOUND_MB, (m.startMb * MEMORY_BOUND_PCT) / 100);
+  const withinBound = (m: NodeMemory) => memoryGrowth(m).every((g) => g.growthMb <= Math.max(MEMORY_BOUND_MB, (g.startMb * MEMORY_BOUND_PCT) / 100));
   const pooled = (raw: number[][], from: number, to: number, p: number) => percentile(raw.slice(from, to).flat().sort((x, y) => x - y), p);
   const r = (v: number) => Math.round(v * 1000) / 1000;
   const probeP99 = { first: r(pooled(probe, 0, quarter, 99)), last: r(pooled(probe, n - quarter, n, 99)) };
