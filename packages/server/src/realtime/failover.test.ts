@@ -96,6 +96,37 @@ test("a reader holding only a snapshot (no change yet) moves too: a snapshot's o
   assert.deepEqual(onB.changes, ["update:1:7"]);
 });
 
+test("a node whose stream lags makes the shape from a snapshot that already sees a change: a reader moving there from its offset before that change still gets it, once", async () => {
+  const path = "/v1/shape?table=items&where=id%20%3D%203";
+  const snap = await get(a, path, { offset: "-1" });
+  await a.userPool.query("UPDATE items SET n = 21 WHERE id = 3");
+  const onA = await catchUp(a, path, snap.handle, snap.offset);
+  assert.deepEqual(onA.changes, ["update:3:21"]);
+  // B has applied everything so far, then its stream stalls.
+  const deadline = Date.now() + 10_000;
+  while (b.sync.registry.lastLsn < a.sync.registry.lastLsn) {
+    assert.ok(Date.now() < deadline, "B catches up");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const resume = b.sync.holdStream();
+  try {
+    // A change B has not streamed yet; B's first reader of this shape makes it from a snapshot that sees it.
+    await a.userPool.query("UPDATE items SET n = 22 WHERE id = 3");
+    const fresh = await get(b, path, { offset: "-1" });
+    assert.deepEqual(fresh.messages.filter((m) => m.value).map((m) => m.value?.n), ["22"]);
+  } finally {
+    resume();
+  }
+  // The reader from A arrives with A's handle and its offset before that change, and nothing else is written:
+  // the change is in B's snapshot rows, not in its log, and must still reach the reader.
+  const onB = await catchUp(b, path, snap.handle, onA.offset);
+  assert.equal(onB.status, 200, "no start-over");
+  assert.deepEqual(onB.changes, ["update:3:22"]);
+  await a.userPool.query("UPDATE items SET n = 23 WHERE id = 3");
+  const next = await catchUp(b, path, snap.handle, onB.offset);
+  assert.deepEqual(next.changes, ["update:3:23"], "then on, each change once");
+});
+
 test("the realtime run route moves between nodes the same way", async () => {
   const res = await fetch(`${a.url}/api/v1/tasks/failover-task/trigger`, {
     method: "POST",

@@ -177,7 +177,7 @@ export class ReplicationStream {
     const { slotName, publicationName } = this.opts;
     const sql =
       `START_REPLICATION SLOT ${quoteIdent(slotName)} LOGICAL 0/0 ` +
-      `(proto_version '1', publication_names ${quoteLiteral(quoteIdent(publicationName))})`;
+      `(proto_version '1', publication_names ${quoteLiteral(quoteIdent(publicationName))}, messages 'true')`;
     return new Promise((resolve, reject) => {
       const begun = () => {
         // Set synchronously: CopyData can follow in the same socket read, before any await resumes.

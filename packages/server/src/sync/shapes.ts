@@ -351,8 +351,13 @@ export class ShapeRegistry {
     if (lsn < shape.completeAfter || shape.log.isBehind(lsn)) {
       if (!this.window.covers(lsn)) return false;
       const upTo = shape.completeAfter > shape.log.trimmedLsn ? shape.completeAfter : shape.log.trimmedLsn;
-      // A transaction still being applied (its slice yielded) joins the window once every shape has it.
-      if (upTo > this.lastLsn && !(await this.#applied(upTo))) return false;
+      // Every transaction committed up to `upTo` must be applied first (one still being applied joins the window
+      // once every shape has it). A logical message, committed now, gets the stream past `upTo` even when
+      // nothing else is written.
+      if (upTo > this.lastLsn) {
+        this.#pool.query("SELECT pg_logical_emit_message(true, 'runcast', 'position')").catch(() => {});
+        if (!(await this.#applied(upTo))) return false;
+      }
       if (shape.state !== "ready") return false;
       const chunks = shape.replay(this.window.between(lsn, upTo));
       if (!chunks) return false;
@@ -452,8 +457,12 @@ export class ShapeRegistry {
         shape.invalidate(new Error("the snapshot does not see a transaction the stream delivered before the shape existed"));
       } else {
         shape.finishSnapshot(snap.rows, snap.xids, snap.lsn);
-        // Its rows now hold every transaction this node applied; the log has every later change (H3).
-        shape.completeAfter = shape.appliedLsn > this.lastLsn ? shape.appliedLsn : this.lastLsn;
+        // Its rows hold every transaction this node applied, and every one the snapshot sees: some of those may
+        // not have reached this node yet (its stream lags), and when they do they are skipped, not logged. So
+        // the log has every change only after the snapshot's position (H3).
+        let complete = shape.appliedLsn > this.lastLsn ? shape.appliedLsn : this.lastLsn;
+        if (snap.lsn > complete) complete = snap.lsn;
+        shape.completeAfter = complete;
       }
     } catch (err) {
       shape.invalidate(err instanceof Error ? err : new Error(String(err)));

@@ -43,6 +43,8 @@ export class SyncService {
   /** Relation state outlives each replication connection (SPEC.md S2). */
   readonly #relations = new Map<number, Relation>();
   #streamedBefore = false;
+  /** The stream is held (holdStream): backpressure does not resume it. */
+  #held = false;
 
   constructor(pool: pg.Pool, opts: SyncOptions) {
     this.#pool = pool;
@@ -52,8 +54,18 @@ export class SyncService {
     // Backpressure: stop reading the replication socket while ingestion is far behind (SPEC.md I2).
     this.registry.onBacklog((backlog) => {
       if (backlog > MAX_BACKLOG) this.#stream?.pause();
-      else if (backlog === 0) this.#stream?.resume();
+      else if (backlog === 0 && !this.#held) this.#stream?.resume();
     });
+  }
+
+  /** Stops reading the replication stream until the returned function is called: a node whose stream lags (tests). */
+  holdStream(): () => void {
+    this.#held = true;
+    this.#stream?.pause();
+    return () => {
+      this.#held = false;
+      this.#stream?.resume();
+    };
   }
 
   get streaming(): boolean {
