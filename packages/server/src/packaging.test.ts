@@ -228,6 +228,23 @@ function exportTargets(value: unknown): string[] {
   return Object.entries(value).flatMap(([k, v]) => (k === "@runcast/source" ? [] : exportTargets(v)));
 }
 
+test("the workspace resolves every package export to its sources: tsconfig paths (read by tsx) match the @runcast/source targets", () => {
+  const tsconfig = JSON.parse(readFileSync(join(ROOT, "tsconfig.json"), "utf8")) as { compilerOptions: { paths?: Record<string, string[]>; customConditions?: string[] } };
+  assert.deepEqual(tsconfig.compilerOptions.customConditions, ["@runcast/source"]);
+  const sources: Record<string, string[]> = {};
+  for (const dir of ["sdk", "react", "server"]) {
+    const manifest = JSON.parse(readFileSync(join(ROOT, "packages", dir, "package.json"), "utf8")) as { name: string; exports: Record<string, unknown> };
+    for (const [sub, target] of Object.entries(manifest.exports)) {
+      const source = (target as { "@runcast/source"?: string })["@runcast/source"];
+      if (typeof target === "object" && sub !== "./package.json") {
+        assert.equal(Object.keys(target as object)[0], "@runcast/source", `${manifest.name} ${sub}: the source condition comes first`);
+      }
+      if (source) sources[manifest.name + sub.slice(1)] = [`./${join("packages", dir, source)}`];
+    }
+  }
+  assert.deepEqual(tsconfig.compilerOptions.paths, sources);
+});
+
 test("the tarballs hold built JavaScript, declarations and publishable manifests, not the sources or tests", (t) => {
   if (skipped(t)) return;
   for (const name of PACKAGES) {
