@@ -323,7 +323,7 @@ test("npx runcast --help works from the installed server package", async (t) => 
   for (const cmd of ["dev", "start", "worker"]) assert.match(r.out, new RegExp(`\\b${cmd}\\b`));
 });
 
-test("the installed runcast dev runs a TypeScript task file, serves the dashboard, and a plain node script watches a run finish", async (t) => {
+test("the installed runcast dev runs a TypeScript task file, serves the dashboard and /metrics, and a plain node script watches a run finish", async (t) => {
   if (skipped(t)) return;
   const port = await freePort();
   const dataDir = join(work, "data");
@@ -349,6 +349,9 @@ test("the installed runcast dev runs a TypeScript task file, serves the dashboar
     const page = await fetch(`${url}/`);
     assert.equal(page.status, 200, "the shipped dashboard is served");
     assert.match(await page.text(), /<script[^>]+src="\/assets\//);
+    const metrics = await fetch(`${url}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^# TYPE runcast_live_subscribers gauge$/m, "the installed server answers /metrics");
 
     // Triggered before the worker may have registered "greet": the run waits for it (WAITING_FOR_DEPLOY).
     const r = await run(process.execPath, ["watch.mjs", url, secretKey], { cwd: project, timeoutMs: 60_000 });
