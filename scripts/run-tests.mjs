@@ -1,4 +1,5 @@
-// Runs every *.test.ts file under packages/ and examples/ with node's test runner (through tsx).
+// Runs every *.test.ts file under packages/ and examples/ with node's test runner (through tsx), on the
+// sources: the "@runcast/source" export condition resolves @runcast/sdk and @runcast/react to their src/.
 // Node 20's --test does not expand globs, so the files are listed here.
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +25,7 @@ selected.sort();
 const runId = `${process.pid}${Date.now().toString(36)}`;
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=240000", ...selected],
+  ["--conditions=@runcast/source", "--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=240000", ...selected],
   { stdio: ["inherit", "pipe", "inherit"], env: { ...process.env, RUNCAST_TEST_RUN: runId } },
 );
 

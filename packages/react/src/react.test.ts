@@ -32,12 +32,15 @@ let outDir = "";
 
 before(async () => {
   if (skip) return;
-  const { build } = await import("vite");
+  const { build, defaultClientConditions } = await import("vite");
+  // The page bundles @runcast/sdk from its sources (the workspace's export condition), like the dashboard.
+  const conditions = ["@runcast/source", ...defaultClientConditions];
   outDir = mkdtempSync(join(tmpdir(), "runcast-react-page-"));
   await build({
     root: PAGE_DIR,
     configFile: false,
     logLevel: "warn",
+    resolve: { conditions },
     build: { outDir, emptyOutDir: true, rollupOptions: { input: { index: join(PAGE_DIR, "index.html"), official: join(PAGE_DIR, "official.html") } } },
   });
   await build({
@@ -46,6 +49,7 @@ before(async () => {
     configFile: false,
     logLevel: "warn",
     resolve: {
+      conditions,
       alias: [
         { find: /^react-dom(\/.*)?$/, replacement: `${REACT_18}react-dom$1` },
         { find: /^react(\/.*)?$/, replacement: `${REACT_18}react$1` },
