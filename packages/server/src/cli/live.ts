@@ -55,9 +55,11 @@ export function liveOutput(stream: NodeJS.WriteStream = process.stdout, opts: { 
     colors,
     rows: () => Math.max(5, (stream.rows || 24) - 2),
     print(text) {
-      // persist() takes the live part away, writes the lines, and the live part is drawn again under them.
-      update.persist(text.endsWith("\n") ? text.slice(0, -1) : text);
+      // The live part goes, the lines are written as they are (not cut to the width: a long command stays one
+      // line to copy), and the live part is drawn again under them.
+      if (shown) update.clear();
       shown = false;
+      stream.write(text.endsWith("\n") ? text : `${text}\n`);
       paint();
     },
     draw(next) {

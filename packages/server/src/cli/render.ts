@@ -119,11 +119,15 @@ export interface Column {
   paint?: (text: string, row: number) => string;
 }
 
+/** Characters a cell takes on screen: colour codes take none. */
+// eslint-disable-next-line no-control-regex
+const visibleLength = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "").length;
+
 /** Columns as aligned lines (header first), two spaces apart, trailing spaces trimmed. */
 export function table(c: Colors, columns: Column[], opts: { indent?: string } = {}): string[] {
   const indent = opts.indent ?? "";
   const rows = Math.max(0, ...columns.map((col) => col.text.length));
-  const widths = columns.map((col) => Math.max(col.title.length, ...col.text.map((t) => t.length)));
+  const widths = columns.map((col) => Math.max(col.title.length, ...col.text.map(visibleLength)));
   const line = (cells: string[]) => (indent + cells.join("  ")).trimEnd();
   const out = [line(columns.map((col, i) => c.dim(col.title.padEnd(widths[i] ?? 0))))];
   for (let r = 0; r < rows; r++) {
@@ -131,7 +135,7 @@ export function table(c: Colors, columns: Column[], opts: { indent?: string } = 
       line(
         columns.map((col, i) => {
           const text = col.text[r] ?? "";
-          const padded = i === columns.length - 1 ? text : text.padEnd(widths[i] ?? 0);
+          const padded = i === columns.length - 1 ? text : text + " ".repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(text)));
           return col.paint ? col.paint(padded, r) : padded;
         }),
       ),

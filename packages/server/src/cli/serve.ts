@@ -5,7 +5,7 @@ import { examples } from "./client.ts";
 import { usageError } from "./errors.ts";
 import { isDevMessage, type WorkerMessage } from "./handoff.ts";
 
-/** Runs `stop` once on SIGINT/SIGTERM, then exits with its code. */
+/** Runs `stop` once on SIGINT/SIGTERM (or SIGHUP: the terminal closed), then exits with its code. */
 export function onShutdown(stop: () => Promise<number>): void {
   let stopping = false;
   const handler = () => {
@@ -21,6 +21,7 @@ export function onShutdown(stop: () => Promise<number>): void {
   };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
+  process.on("SIGHUP", handler);
 }
 
 /** --port as a number, or a usage error naming the flag. */

@@ -4,6 +4,13 @@ import { fileURLToPath } from "node:url";
 
 export const BIN = fileURLToPath(new URL("../../bin/runcast.js", import.meta.url));
 
+/** The test's environment without colour settings of its own (the CLI decides by its output), plus `extra`. */
+function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of ["NO_COLOR", "FORCE_COLOR"]) if (!(name in extra)) delete env[name];
+  return env;
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -12,7 +19,7 @@ export interface CliResult {
 
 /** `runcast <args>` as a user runs it, to the end (killed past `timeoutMs`): exit code and both streams. */
 export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "", FORCE_COLOR: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -50,7 +57,7 @@ function waitForOutput(output: () => string, exitedEarly: () => boolean, pattern
 }
 
 export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "", FORCE_COLOR: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -117,7 +124,7 @@ export interface PtyProcess extends CliProcess {
 export function startCliInPty(args: string[], env: Record<string, string> = {}, size = { cols: 120, rows: 30 }): PtyProcess {
   const command = `stty cols ${size.cols} rows ${size.rows}; exec ${[process.execPath, BIN, ...args].map(shellQuote).join(" ")}`;
   const child = spawn("script", ["-qfec", command, "/dev/null"], {
-    env: { ...process.env, NO_COLOR: "", FORCE_COLOR: "", TERM: "xterm-256color", ...env },
+    env: cliEnv({ TERM: "xterm-256color", ...env }),
     stdio: ["pipe", "pipe", "pipe"],
   });
   let out = "";
