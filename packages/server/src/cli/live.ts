@@ -69,6 +69,9 @@ export function liveOutput(stream: NodeJS.WriteStream = process.stdout, opts: { 
     done() {
       paint();
       update.done();
+      // What was drawn last stays on screen as printed lines: later prints go under it.
+      frame = undefined;
+      shown = false;
     },
   };
 }

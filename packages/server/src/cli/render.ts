@@ -129,7 +129,7 @@ export function table(c: Colors, columns: Column[], opts: { indent?: string } = 
   const rows = Math.max(0, ...columns.map((col) => col.text.length));
   const widths = columns.map((col) => Math.max(col.title.length, ...col.text.map(visibleLength)));
   const line = (cells: string[]) => (indent + cells.join("  ")).trimEnd();
-  const out = [line(columns.map((col, i) => c.dim(col.title.padEnd(widths[i] ?? 0))))];
+  const out = [line(columns.map((col, i) => c.dim(i === columns.length - 1 ? col.title : col.title.padEnd(widths[i] ?? 0))))];
   for (let r = 0; r < rows; r++) {
     out.push(
       line(
