@@ -45,27 +45,30 @@ const program = new Command("runcast")
   .addCommand(keysCommand())
   .addHelpText("after", HELP_AFTER);
 
-/** Commander reports usage errors itself (with the help hint); they end with exit code 2, help with 0. */
+// Errors go to stderr as JSON for scripts that asked for JSON, even those found before the command runs.
+const json = process.argv.slice(2).includes("--json");
+const report = (code: string, message: string, exitCode: number) =>
+  process.stderr.write(json ? `${JSON.stringify({ error: { code, message, exitCode } })}\n` : `runcast: ${message}\n`);
+
+/** Commander reports usage errors itself with the help hint (as JSON under --json, below); they exit 2, help 0. */
 function configure(cmd: Command): void {
-  cmd.exitOverride().showHelpAfterError("(add --help for usage and examples)");
+  cmd.exitOverride();
+  if (json) cmd.configureOutput({ outputError: () => {} });
+  else cmd.showHelpAfterError("(add --help for usage and examples)");
   for (const sub of cmd.commands) configure(sub);
 }
 configure(program);
-
-let json = false;
-program.hook("preAction", (_program, action) => {
-  json = !!action.opts().json;
-});
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
     const done = err.code === "commander.helpDisplayed" || err.code === "commander.version" || (err.code === "commander.help" && err.exitCode === 0);
+    if (!done && json) report(err.code.replace(/^commander\./, "").replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), err.message.replace(/^error: /, ""), EXIT.usage);
     process.exit(done ? EXIT.ok : EXIT.usage);
   }
   const e = toCliError(err, undefined);
-  process.stderr.write(json ? `${JSON.stringify({ error: { code: e.code, message: e.message, exitCode: e.exitCode } })}\n` : `runcast: ${e.message}\n`);
+  report(e.code, e.message, e.exitCode);
   // A command that failed half-way may hold sockets or timers: it ends here.
   process.exit(e.exitCode);
 }

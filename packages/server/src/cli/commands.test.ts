@@ -136,6 +136,12 @@ test("runs list: bad --status or --limit is exit 2 naming the flag; --limit boun
     assert.equal(r.code, 2, `--limit ${limit}`);
     assert.match(r.stderr, /--limit must be a whole number from 1 to 1000/);
   }
+  const since = await runCli(["runs", "watch", "--since", "soon"], env());
+  assert.equal(since.code, 2);
+  assert.match(since.stderr, /--since must be a duration such as 30m, 6h or 7d, got "soon"/);
+  const unknownJson = await runCli(["runs", "list", "--colour", "--json"], env());
+  assert.equal(unknownJson.code, 2);
+  assert.deepEqual(JSON.parse(unknownJson.stderr), { error: { code: "unknown_option", message: "unknown option '--colour'", exitCode: 2 } }, "usage errors are JSON too under --json");
   const tag = uniqueTag("limit");
   for (let i = 0; i < 3; i++) assert.equal((await runCli(["trigger", "echo", "--payload", '{"value":"x"}', "--tag", tag, "--json"], env())).code, 0);
   const two = await runCli(["runs", "list", "--tag", tag, "--limit", "2", "--json"], env());

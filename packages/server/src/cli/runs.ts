@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { runs, type RunListItem } from "@runcast/sdk";
 import { collect, examples, withClient, withClientFlags, type ClientFlags } from "./client.ts";
+import { parseDuration } from "../engine/duration.ts";
 import { usageError } from "./errors.ts";
 import { liveOutput } from "./live.ts";
 import { runTable } from "./views.ts";
@@ -64,6 +65,9 @@ async function watch(runId: string | undefined, flags: WatchFlags): Promise<void
   const statuses = parseStatuses(flags.status ?? []);
   if (runId && (tags.length || statuses.length || taskIds.length || flags.since)) {
     throw usageError("run_and_filters", "runs watch takes a RUN_ID or filters (--tag, --status, --task, --since), not both");
+  }
+  if (flags.since !== undefined && !parseDuration(flags.since)) {
+    throw usageError("invalid_since", `--since must be a duration such as 30m, 6h or 7d, got ${JSON.stringify(flags.since)}`);
   }
   const json = !!flags.json;
   const out = liveOutput(process.stdout, { colors: !json });
