@@ -84,7 +84,10 @@ export class DevWorkers {
   #debounce: NodeJS.Timeout | undefined;
   #restart: NodeJS.Timeout | undefined;
 
-  constructor(opts: { tasksDir: string; env: NodeJS.ProcessEnv; print: (line: string) => void }) {
+  readonly #onReady: ((tasks: string[]) => void) | undefined;
+
+  constructor(opts: { tasksDir: string; env: NodeJS.ProcessEnv; print: (line: string) => void; onReady?: (tasks: string[]) => void }) {
+    this.#onReady = opts.onReady;
     // The same entry point and loader flags as this process: `runcast worker` under whatever started `runcast dev`.
     this.#args = [...process.execArgv, process.argv[1] ?? "", "worker", "--tasks", opts.tasksDir, "--handoff"];
     this.#tasksDir = opts.tasksDir;
@@ -175,7 +178,10 @@ export class DevWorkers {
     this.#supervise(next);
     next.send({ type: "go" });
     const ready = await next.next("ready");
-    if (ready.type === "ready") this.#print(`  worker ready: ${ready.tasks.length ? ready.tasks.join(", ") : "no tasks found"}${this.#why}`);
+    if (ready.type === "ready") {
+      this.#print(`  worker ready: ${ready.tasks.length ? ready.tasks.join(", ") : "no tasks found"}${this.#why}`);
+      this.#onReady?.(ready.tasks);
+    }
   }
 
   /** A current worker that dies (a task crashed the process) is started again, unless it keeps dying. */

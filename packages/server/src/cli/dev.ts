@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { runs } from "@runcast/sdk";
-import { devBanner } from "./banner.ts";
+import { devBanner, devTry } from "./banner.ts";
 import { examples } from "./client.ts";
 import { DevWorkers } from "./dev-workers.ts";
 import { CliError, EXIT, usageError } from "./errors.ts";
@@ -74,13 +74,19 @@ async function dev(opts: { tasks: string; port?: string; dataDir?: string }): Pr
     await node.close();
     throw new CliError(EXIT.auth, "secret_key_revoked", "RUNCAST_SECRET_KEY was revoked and stays revoked: unset it (a dev key is then found or made) or set a current key");
   }
-  out.print(devBanner(out.colors, node, { tasksDir, dataDir: config.dataDir, keyFromEnv: !!config.secretKey }));
+  out.print(devBanner(out.colors, node, { tasksDir, dataDir: config.dataDir }));
+  let tried = false;
   const stopLog = new AbortController();
   const logDone = sessionLog(node, out, stopLog.signal);
   const workers = new DevWorkers({
     tasksDir,
     env: { ...process.env, RUNCAST_API_URL: node.url, RUNCAST_SECRET_KEY: node.secretKey },
     print: (line) => out.print(line),
+    onReady: (tasks) => {
+      if (tried) return;
+      tried = true;
+      out.print(devTry(out.colors, node, { dataDir: config.dataDir, keyFromEnv: !!config.secretKey, tasks }));
+    },
   });
   onShutdown(async () => {
     out.print(`\n  stopping…`);
