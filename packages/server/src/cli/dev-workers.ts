@@ -20,6 +20,8 @@ class WorkerChild {
   constructor(args: string[], env: NodeJS.ProcessEnv, print: (line: string) => void) {
     this.proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc"], env });
     this.exited = new Promise((resolve) => this.proc.once("exit", (code, signal) => resolve({ type: "exit", code, signal })));
+    // A process that cannot start, or a message to one that just went away: said, never a crash of runcast dev.
+    this.proc.on("error", (err) => print(`  worker process: ${err.message}`));
     // Lines the worker and its tasks print go through runcast dev's output, so they never cut its live view.
     for (const stream of [this.proc.stdout, this.proc.stderr]) {
       if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on("line", print);
