@@ -19,6 +19,12 @@ export interface SubscribeOptions {
   onRemove?: (runId: string) => void;
   /** The server restarted the feed (it is sent whole again): for views that keep the runs they were given. */
   onReset?: () => void;
+  /**
+   * The subscription caught up: every change committed so far has been yielded. Called after the initial
+   * snapshot, then after each batch of live changes: for views that draw once the snapshot is in, or that
+   * report only what happens from now on.
+   */
+  onUpToDate?: () => void;
 }
 
 /** Columns of the realtime wire a subscription may leave out (trigger-wire §3.3). */
@@ -99,6 +105,10 @@ function subscription<T>(url: string, opts: SubscribeOptions, endWhen: (run: Rea
         if (event.type === "must-refetch") {
           rows.clear();
           opts.onReset?.();
+          continue;
+        }
+        if (event.type === "up-to-date") {
+          opts.onUpToDate?.();
           continue;
         }
         if (event.type !== "change") continue;

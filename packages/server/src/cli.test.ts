@@ -86,6 +86,8 @@ test("runcast dev: banner, a run end to end, clean Ctrl-C, and a second start re
     assert.match(url, /^postgres:\/\//);
     assert.equal(statSync(join(dataDir, "postgres.url")).mode & 0o777, 0o600);
     assert.equal(await first.stop(), 0, first.output());
+    assert.equal(first.output().split(first.key).length - 1, 1, `the key is printed once (the banner):\n${first.output()}`);
+    assert.match(first.output(), new RegExp(`QUEUED\\s+hello\\s+${id}[\\s\\S]*COMPLETED\\s+hello\\s+${id}`), "the live log shows the run");
     assert.deepEqual(postgresOf(join(dataDir, "postgres")), [], "postgres still running after Ctrl-C");
     assert.equal(existsSync(join(dataDir, "postgres", "postmaster.pid")), false, "stale postmaster.pid left behind");
 
@@ -100,13 +102,24 @@ test("runcast dev: banner, a run end to end, clean Ctrl-C, and a second start re
   }
 });
 
-test("runcast --help lists the commands", async () => {
-  const child = spawn(process.execPath, [BIN, "--help"], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
-  assert.equal(code, 0);
-  for (const cmd of ["dev", "start", "worker"]) assert.match(out, new RegExp(`\\b${cmd}\\b`));
+test("runcast --help lists the commands and the exit codes; every command has --help with examples", async () => {
+  const help = async (args: string[]) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+    return { code, out };
+  };
+  const root = await help(["--help"]);
+  assert.equal(root.code, 0);
+  for (const cmd of ["dev", "start", "worker", "trigger", "runs", "cancel", "keys"]) assert.match(root.out, new RegExp(`\\n  ${cmd}\\b`));
+  assert.match(root.out, /Exit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n {2}3 .*\n {2}4 /);
+  for (const cmd of [["dev"], ["start"], ["worker"], ["trigger"], ["runs", "list"], ["runs", "watch"], ["cancel"], ["keys", "list"], ["keys", "create"], ["keys", "revoke"]]) {
+    const sub = await help([...cmd, "--help"]);
+    assert.equal(sub.code, 0, cmd.join(" "));
+    assert.match(sub.out, /Examples:\n {2}# .*\n {2}\$ (\S+=\S+ )*runcast /, `${cmd.join(" ")} --help has examples`);
+  }
+  assert.equal((await help(["no-such-command"])).code, 2, "an unknown command is a usage error");
 });
 
 /** `runcast start` until healthy; returns everything it printed, then stops it (SIGTERM). */

@@ -1,190 +1,74 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Command } from "commander";
-import { Worker } from "@runcast/sdk/worker";
-import { configFromEnv } from "./config.ts";
-import { createLogger, loggerOptionsFromEnv } from "./log.ts";
-import { startNode, type RunningNode } from "./node.ts";
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { cancelCommand } from "./cli/cancel.ts";
+import { devCommand } from "./cli/dev.ts";
+import { EXIT, toCliError } from "./cli/errors.ts";
+import { keysCommand } from "./cli/keys.ts";
+import { runsCommand } from "./cli/runs.ts";
+import { startCommand, workerCommand } from "./cli/serve.ts";
+import { triggerCommand } from "./cli/trigger.ts";
 
-const BIN = fileURLToPath(new URL("../bin/runcast.js", import.meta.url));
+// The server modules (database, HTTP, replication) are imported by the commands that start them, so that
+// `runcast runs list` and friends start in a fraction of the time.
 
-/** Runs `stop` once on SIGINT/SIGTERM, then exits with its code. */
-function onShutdown(stop: () => Promise<number>): void {
-  let stopping = false;
-  const handler = () => {
-    if (stopping) return;
-    stopping = true;
-    stop().then(
-      (code) => process.exit(code),
-      (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
-}
+const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-/**
- * What `runcast dev` and `runcast start` print once they are up. Only `dev` shows the secret key (a local,
- * throw-away environment); `start`, the production command, says where the key comes from, never the key.
- */
-function banner(node: RunningNode, opts: { tasksDir?: string; dataDir: string; showKey: boolean; keyFromEnv: boolean }): string {
-  const here = (p: string) => relative(process.cwd(), p) || ".";
-  const keyFile = here(resolve(opts.dataDir, "secret-key"));
-  const keyLine = opts.showKey ? node.secretKey : opts.keyFromEnv ? "from RUNCAST_SECRET_KEY (not shown)" : `in ${keyFile} (not shown)`;
-  const lines = [
-    "",
-    "  Runcast is running",
-    "",
-    `  API            ${node.url}`,
-    `  Secret key     ${keyLine}`,
-    `  Database       ${node.embedded ? `embedded PostgreSQL (URL in ${here(resolve(opts.dataDir, "postgres.url"))})` : "DATABASE_URL"}`,
-  ];
-  if (opts.tasksDir) lines.push(`  Tasks          ${here(opts.tasksDir)}`);
-  const key = opts.showKey ? node.secretKey : "$RUNCAST_SECRET_KEY";
-  lines.push(
-    "",
-    "  Trigger a run:",
-    `    curl -X POST ${node.url}/api/v1/tasks/hello/trigger \\`,
-    `      -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" \\`,
-    `      -d '{"payload":{"name":"world"}}'`,
-    "",
-    "  Watch it live from code:",
-    `    RUNCAST_SECRET_KEY=${key} npx tsx examples/watch.ts`,
-    "",
-  );
-  return lines.join("\n");
-}
+const HELP_AFTER = `
+Commands that talk to a server use RUNCAST_API_URL (default http://localhost:3030) and RUNCAST_SECRET_KEY,
+or --api-url and --secret-key. Next to a local \`runcast dev\` they need neither: its dev key is read from
+its data dir (.runcast, or --data-dir). Every command has --help with examples; --json prints
+machine-readable output (JSON; a JSON line per change for live views) and errors as JSON on stderr.
 
-/** Worker restarts tolerated within a minute before `runcast dev` gives up on a crashing worker. */
-const MAX_WORKER_RESTARTS_PER_MINUTE = 5;
+Exit codes:
+  0    done (with --watch, or watching one run: it COMPLETED)
+  1    the operation failed: the server refused it, or the watched run ended other than COMPLETED
+  2    usage: unknown command or option, missing argument, a flag value that does not parse
+  3    the server cannot be reached
+  4    no secret key, or the server refused it (401, 403)
+  130  Ctrl-C before the watched run finished
 
-function spawnDevWorker(tasksDir: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [BIN, "worker", "--tasks", tasksDir], { stdio: "inherit", env });
-}
-
-async function stopChild(child: ChildProcess, ms: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), ms);
-  await exited;
-  clearTimeout(timer);
-}
+Examples:
+  $ runcast dev
+  $ runcast trigger hello --payload '{"name":"world"}' --watch
+  $ runcast runs watch --tag user_1
+`;
 
 const program = new Command("runcast")
   .description("Runcast: background runs that people watch live, on PostgreSQL")
-  .showHelpAfterError();
+  .version(version, "-v, --version")
+  .addCommand(devCommand())
+  .addCommand(startCommand())
+  .addCommand(workerCommand())
+  .addCommand(triggerCommand())
+  .addCommand(runsCommand())
+  .addCommand(cancelCommand())
+  .addCommand(keysCommand())
+  .addHelpText("after", HELP_AFTER);
 
-program
-  .command("dev")
-  .description("server + embedded PostgreSQL (unless DATABASE_URL) + a worker running the tasks in DIR")
-  .option("--tasks <dir>", "task folder", process.env.RUNCAST_TASKS ?? "examples/tasks")
-  .option("--port <n>", "HTTP port (PORT)")
-  .option("--data-dir <dir>", "embedded database and local state (RUNCAST_DATA_DIR)")
-  .action(async (opts: { tasks: string; port?: string; dataDir?: string }) => {
-    // The dev terminal shows the banner and the runs: the server's own lines from warnings up, unless LOG_LEVEL says otherwise.
-    const log = createLogger(loggerOptionsFromEnv(process.env, "warn"));
-    const config = configFromEnv(opts);
-    const tasksDir = resolve(opts.tasks);
-    if (!existsSync(tasksDir)) throw new Error(`task folder ${tasksDir} does not exist`);
-    const node = await startNode(config, log);
-    if (node.secretKeyRevoked) {
-      await node.close();
-      throw new Error("RUNCAST_SECRET_KEY was revoked and stays revoked: unset it (a dev key is then found or made) or set a current key");
-    }
-    const env = { ...process.env, RUNCAST_API_URL: node.url, RUNCAST_SECRET_KEY: node.secretKey };
-    let stopping = false;
-    let child = spawnDevWorker(tasksDir, env);
-    const recentCrashes: number[] = [];
-    // A worker that dies (a task crashed the process) is started again, unless it keeps dying.
-    const supervise = (c: ChildProcess) =>
-      c.on("exit", (code, signal) => {
-        if (stopping) return;
-        const now = Date.now();
-        recentCrashes.push(now);
-        while (recentCrashes.length && (recentCrashes[0] ?? now) < now - 60_000) recentCrashes.shift();
-        if (recentCrashes.length > MAX_WORKER_RESTARTS_PER_MINUTE) {
-          process.stderr.write(`  the worker keeps exiting (${recentCrashes.length} times in a minute); not restarting it. Fix the tasks, then restart runcast dev.\n`);
-          return;
-        }
-        const delay = Math.min(30_000, 500 * 2 ** (recentCrashes.length - 1));
-        process.stderr.write(`  worker exited (${signal ?? `code ${code}`}); restarting it in ${delay} ms\n`);
-        setTimeout(() => {
-          if (stopping) return;
-          child = spawnDevWorker(tasksDir, env);
-          supervise(child);
-        }, delay).unref();
-      });
-    supervise(child);
-    // The dev banner shows a dev key (a local, throw-away environment), never another environment's.
-    const showKey = node.secretKey.startsWith("tr_dev_");
-    process.stdout.write(banner(node, { tasksDir, dataDir: config.dataDir, showKey, keyFromEnv: !!config.secretKey }) + "\n");
-    onShutdown(async () => {
-      stopping = true;
-      process.stdout.write("\n  stopping…\n");
-      await stopChild(child, 10_000);
-      await node.close();
-      return 0;
-    });
-  });
+// Errors go to stderr as JSON for scripts that asked for JSON, even those found before the command runs.
+const json = process.argv.slice(2).includes("--json");
+const report = (code: string, message: string, exitCode: number) =>
+  process.stderr.write(json ? `${JSON.stringify({ error: { code, message, exitCode } })}\n` : `runcast: ${message}\n`);
 
-program
-  .command("start")
-  .description("server only (production); uses DATABASE_URL or the embedded PostgreSQL")
-  .option("--port <n>", "HTTP port (PORT)")
-  .option("--data-dir <dir>", "embedded database and local state (RUNCAST_DATA_DIR)")
-  .action(async (opts: { port?: string; dataDir?: string }) => {
-    const log = createLogger(loggerOptionsFromEnv());
-    const config = configFromEnv(opts);
-    const node = await startNode(config, log);
-    process.stdout.write(banner(node, { dataDir: config.dataDir, showKey: false, keyFromEnv: !!config.secretKey }) + "\n");
-    onShutdown(async () => {
-      await node.close();
-      return 0;
-    });
-  });
+/** Commander reports usage errors itself with the help hint (as JSON under --json, below); they exit 2, help 0. */
+function configure(cmd: Command): void {
+  cmd.exitOverride();
+  if (json) cmd.configureOutput({ outputError: () => {} });
+  else cmd.showHelpAfterError("(add --help for usage and examples)");
+  for (const sub of cmd.commands) configure(sub);
+}
+configure(program);
 
-program
-  .command("worker")
-  .description("worker only: runs the tasks in DIR for the server at RUNCAST_API_URL with RUNCAST_SECRET_KEY")
-  .option("--tasks <dir>", "task folder", process.env.RUNCAST_TASKS ?? "examples/tasks")
-  .option("--concurrency <n>", "runs executed at once (RUNCAST_WORKER_CONCURRENCY)", process.env.RUNCAST_WORKER_CONCURRENCY ?? "10")
-  .action(async (opts: { tasks: string; concurrency: string }) => {
-    const log = createLogger({ ...loggerOptionsFromEnv(), base: { component: "worker" } });
-    const concurrency = Number(opts.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency <= 0) throw new Error("--concurrency must be a positive integer");
-    // The worker runtime reports only what went wrong (a failed request it retries, a hook that threw).
-    const worker = new Worker({ tasksDir: resolve(opts.tasks), concurrency, log: (m) => log("warn", m) });
-    const ids = await worker.start();
-    process.stdout.write(`  worker ready: ${ids.length ? ids.join(", ") : "no tasks found"}\n`);
-    onShutdown(async () => {
-      await worker.stop();
-      return 0;
-    });
-    // A task's error that escapes it (thrown from a timer, a rejection nobody awaits) would kill the
-    // process silently; report the runs it held as crashed first, then exit non-zero.
-    let crashing = false;
-    const onFatal = (err: unknown) => {
-      log("error", "uncaught error in a task; the worker reports its runs as crashed and exits", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-      if (crashing) return;
-      crashing = true;
-      const timer = setTimeout(() => process.exit(1), 10_000);
-      void worker.crash(err).finally(() => {
-        clearTimeout(timer);
-        process.exit(1);
-      });
-    };
-    process.on("uncaughtException", onFatal);
-    process.on("unhandledRejection", onFatal);
-    await worker.done();
-  });
-
-program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`runcast: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    const done = err.code === "commander.helpDisplayed" || err.code === "commander.version" || (err.code === "commander.help" && err.exitCode === 0);
+    if (!done && json) report(err.code.replace(/^commander\./, "").replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), err.message.replace(/^error: /, ""), EXIT.usage);
+    process.exit(done ? EXIT.ok : EXIT.usage);
+  }
+  const e = toCliError(err, undefined);
+  report(e.code, e.message, e.exitCode);
+  // A command that failed half-way may hold sockets or timers: it ends here.
+  process.exit(e.exitCode);
+}

@@ -72,11 +72,18 @@ class SystemFailure extends Error {
 /**
  * A worker: registers its tasks, takes runs over HTTP (held dequeue), runs them with heartbeats,
  * reports the outcome. `stop()` aborts running attempts (their signal fires), reports them
- * INTERRUPTED and unregisters.
+ * INTERRUPTED and unregisters. `drain()` takes no new runs and lets the running ones finish (on the
+ * code they started with), which is how `runcast dev` hands over to a worker with reloaded task files.
  */
 export class Worker {
   readonly #opts: WorkerOptions;
   readonly #stopping = new AbortController();
+  /** Aborted when the worker takes no more runs: on stop, or when it drains. Ends the held dequeue. */
+  readonly #taking = new AbortController();
+  #closing: Promise<void> | undefined;
+  #draining: Promise<void> | undefined;
+  /** While draining: looks whether only waiting runs are left (called when a run ends or starts waiting). */
+  #idleCheck: (() => void) | undefined;
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   #workerId: string | undefined;
   #leaseMs = 30_000;
@@ -96,6 +103,11 @@ export class Worker {
 
   get id(): string | undefined {
     return this.#workerId;
+  }
+
+  /** Runs this worker holds: executing, or waiting (FROZEN) to continue here. */
+  get running(): number {
+    return this.#active.size;
   }
 
   #log(msg: string): void {
@@ -127,9 +139,10 @@ export class Worker {
     return [...tasks.keys()];
   }
 
-  /** Resolves when the worker has stopped (after stop(), or when it gave up reaching the server). */
+  /** Resolves when the worker has stopped (after stop() or drain(), or when it gave up reaching the server). */
   async done(): Promise<void> {
     await this.#loop;
+    await this.#draining;
   }
 
   /** Graceful shutdown: running attempts are aborted and reported INTERRUPTED. */
@@ -147,9 +160,41 @@ export class Worker {
     return this.#shutdown(new AttemptEnded("crashed", `the worker process crashed on an uncaught error (${detail})`));
   }
 
-  async #shutdown(reason: AttemptEnded): Promise<void> {
-    if (this.#stopping.signal.aborted) return this.done();
+  /**
+   * Takes no new runs (the held dequeue ends at once; `onStoppedTaking` is called once no new attempt can
+   * start here) and waits for the running attempts to finish on the code they started with, then unregisters.
+   * A run waiting on a waitpoint (FROZEN) would come back through this worker's dequeue, which has ended: it is
+   * interrupted once it is the only kind left. `stop()` during a drain interrupts every run at once, as usual.
+   */
+  drain(onStoppedTaking?: () => void): Promise<void> {
+    this.#draining ??= this.#drain(onStoppedTaking);
+    return this.#draining;
+  }
+
+  async #drain(onStoppedTaking?: () => void): Promise<void> {
+    this.#taking.abort();
+    this.#slotFreed?.();
+    await this.#loop;
+    onStoppedTaking?.();
+    await new Promise<void>((resolve) => {
+      this.#idleCheck = () => {
+        if ([...this.#active.keys()].some((id) => !this.#waiting.has(id))) return;
+        this.#idleCheck = undefined;
+        resolve();
+      };
+      this.#idleCheck();
+    });
+    await this.#shutdown(new AttemptEnded("interrupted", "the worker's task files were reloaded while the run waited"));
+  }
+
+  #shutdown(reason: AttemptEnded): Promise<void> {
+    this.#closing ??= this.#close(reason);
+    return this.#closing;
+  }
+
+  async #close(reason: AttemptEnded): Promise<void> {
     this.#stopping.abort();
+    this.#taking.abort();
     for (const { controller } of this.#active.values()) controller.abort(reason);
     await Promise.all([...this.#active.values()].map((a) => a.done));
     this.#activeChanged.abort();
@@ -168,7 +213,7 @@ export class Worker {
 
   async #run(tasks: Map<string, TaskDefinition<string, unknown, unknown>>, concurrency: number): Promise<void> {
     let failures = 0;
-    const signal = this.#stopping.signal;
+    const signal = this.#taking.signal;
     while (!signal.aborted) {
       const free = concurrency - (this.#active.size - this.#waiting.size);
       if (free <= 0) {
@@ -208,6 +253,7 @@ export class Worker {
           this.#waiting.delete(run.id);
           this.#activeChanged.abort();
           this.#slotFreed?.();
+          this.#idleCheck?.();
         });
         this.#active.set(run.id, { controller, done });
         this.#activeChanged.abort();
@@ -272,6 +318,7 @@ export class Worker {
     timer.pause();
     this.#waiting.add(runId);
     this.#slotFreed?.();
+    this.#idleCheck?.();
     try {
       await new Promise<void>((resolve, reject) => {
         if (signal.aborted) return reject(signal.reason);
