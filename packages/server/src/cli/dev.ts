@@ -64,11 +64,12 @@ async function sessionLog(node: { url: string; secretKey: string }, out: LiveOut
 
 async function dev(opts: { tasks: string; port?: string; dataDir?: string }): Promise<void> {
   const port = parsePort(opts.port);
-  const tasksDir = resolve(opts.tasks);
-  if (!existsSync(tasksDir)) throw usageError("tasks_not_found", `--tasks: the folder ${tasksDir} does not exist`);
-  const [{ configFromEnv }, { createLogger, loggerOptionsFromEnv }, { startNode }] = await Promise.all([import("../config.ts"), import("../log.ts"), import("../node.ts")]);
+  const { createLogger, loggerOptionsFromEnv } = await import("../log.ts");
   // The dev terminal shows the banner and the runs: the server's own lines from warnings up, unless LOG_LEVEL says otherwise.
   const log = createLogger(loggerOptionsFromEnv(process.env, "warn"));
+  const tasksDir = resolve(opts.tasks);
+  if (!existsSync(tasksDir)) throw usageError("tasks_not_found", `--tasks: the folder ${tasksDir} does not exist`);
+  const [{ configFromEnv }, { startNode }] = await Promise.all([import("../config.ts"), import("../node.ts")]);
   const config = configFromEnv({ ...(port ? { port } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
   const out = liveOutput(process.stdout);
   const node = await startNode(config, log);
