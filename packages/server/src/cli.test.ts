@@ -1,30 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateSecretKey } from "./auth/keys.ts";
 import { freePort } from "./db/embedded.ts";
+import { postgresOf } from "./testing/cli-process.ts";
 import { TEST_DIR_PREFIX } from "./testing/pg.ts";
 
 const BIN = fileURLToPath(new URL("../bin/runcast.js", import.meta.url));
 const EXAMPLES = fileURLToPath(new URL("../../../examples/tasks", import.meta.url));
-
-function postgresOf(dataDir: string): number[] {
-  return readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-        return cmd.includes("postgres") && cmd.includes(dataDir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /** Starts `runcast dev`, waits for its banner, returns the printed key and a stop function (SIGINT, like Ctrl-C). */
 async function dev(dataDir: string, port: number) {

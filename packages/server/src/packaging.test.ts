@@ -258,6 +258,7 @@ test("the tarballs hold built JavaScript, declarations and publishable manifests
 
     const files = filesUnder(dir);
     assert.deepEqual(files.filter((f) => f.startsWith("src/") || /\.test\.|(^|\/)testing\//.test(f)), [], `${name} ships no sources or tests`);
+    assert.ok(files.includes("LICENSE") && files.includes("README.md"), `${name} ships its licence and readme`);
     for (const f of files.filter((f) => /\.(js|d\.ts)$/.test(f))) {
       const text = readFileSync(join(dir, f), "utf8");
       assert.doesNotMatch(text, /(from\s*|import\s*\(\s*)["']\.{1,2}\/[^"']*\.tsx?["']/, `${name}/${f} imports a .ts path, which nothing outside the workspace resolves`);

@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../db/embedded.ts";
-import { HAS_SCRIPT, plainText, runCli, startCliInPty } from "../testing/cli-process.ts";
+import { HAS_SCRIPT, plainText, postgresOf, runCli, startCliInPty } from "../testing/cli-process.ts";
 import { TEST_DIR_PREFIX } from "../testing/pg.ts";
 
 const SDK = fileURLToPath(new URL("../../../sdk", import.meta.url));
@@ -41,20 +41,6 @@ export const progress = task({
   },
 });
 `;
-
-function postgresOf(dataDir: string): number[] {
-  return readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
-      try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-        return cmd.includes("postgres") && cmd.includes(dataDir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 const count = (text: string, part: string) => text.split(part).length - 1;
 

@@ -3,16 +3,8 @@ import { callApi, examples, withClient, withClientFlags, type Client, type Clien
 import { CliError, EXIT, usageError } from "./errors.ts";
 import { liveOutput } from "./live.ts";
 import { formatAgo, table } from "./render.ts";
-
-/** A key as the key API lists it: never its secret. */
-interface KeyInfo {
-  id: string;
-  environment: string;
-  name: string | null;
-  prefix: string;
-  createdAt: string;
-  revokedAt: string | null;
-}
+// A key as the key API lists it: never its secret.
+import type { KeyInfo } from "../auth/keys.ts";
 
 const listKeys = async (client: Client) => (await callApi<{ data: KeyInfo[] }>(client, "GET", "/api/v1/keys")).data;
 

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -56,15 +56,24 @@ function waitForOutput(output: () => string, exitedEarly: () => boolean, pattern
   });
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+/** A child's stdout and stderr together, waits on them, and its exit code once its pipes are closed. */
+function collectOutput(child: ChildProcess): Pick<CliProcess, "output" | "waitFor" | "exited"> {
   let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
   return {
     output: () => out,
     waitFor: (pattern, timeoutMs = 30_000) => waitForOutput(() => out, () => child.exitCode !== null, pattern, timeoutMs),
+    exited: new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code))),
+  };
+}
+
+export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const { output, waitFor, exited } = collectOutput(child);
+  return {
+    output,
+    waitFor,
     exited,
     async interrupt() {
       if (child.exitCode === null) child.kill("SIGINT");
@@ -127,13 +136,10 @@ export function startCliInPty(args: string[], env: Record<string, string> = {}, 
     env: cliEnv({ TERM: "xterm-256color", ...env }),
     stdio: ["pipe", "pipe", "pipe"],
   });
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  const { output, waitFor, exited } = collectOutput(child);
   return {
-    output: () => out,
-    waitFor: (pattern, timeoutMs = 30_000) => waitForOutput(() => out, () => child.exitCode !== null, pattern, timeoutMs),
+    output,
+    waitFor,
     exited,
     write: (text) => void child.stdin.write(text),
     async interrupt() {
@@ -155,4 +161,19 @@ export function startCliInPty(args: string[], env: Record<string, string> = {}, 
       return code;
     },
   };
+}
+
+/** PostgreSQL processes whose command line names `dataDir` (a test checks that a command stopped its database). */
+export function postgresOf(dataDir: string): number[] {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        return cmd.includes("postgres") && cmd.includes(dataDir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
