@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import type { EmbeddedDatabase } from "./db/embedded.ts";
-import { redactSecrets } from "./log.ts";
+import { createLogger, redactSecrets } from "./log.ts";
 import { startTestPostgres } from "./testing/pg.ts";
 import { spawnServer, type ServerProcess } from "./testing/server-process.ts";
 
@@ -174,4 +174,25 @@ test("redactSecrets blanks out keys, tokens and connection passwords wherever th
   const out = redactSecrets(text);
   assert.equal(out, "key tr_prod_[redacted], token=[redacted token], url postgres://runcast:[redacted]@db:5432/runcast");
   assert.equal(redactSecrets("run run_abc queued on task/echo"), "run run_abc queued on task/echo", "ordinary text is kept");
+});
+
+test("lines handed to a live view: each formatted line, whole and without its newline, levels and redaction kept (runcast dev prints them above its run view)", async () => {
+  const key = "tr_dev_AbCdEfGhIjKlMnOpQrStUvWx";
+  for (const format of ["json", "pretty"] as const) {
+    const lines: string[] = [];
+    const log = createLogger({ level: "warn", format, lines: (line) => lines.push(line) });
+    log("info", "not shown at warn");
+    log("warn", `a warning about ${key}`, { component: "sync" });
+    log("error", "an error");
+    // pino-pretty hands its lines on through a stream: give it a turn.
+    await new Promise((r) => setTimeout(r, 50));
+    const all = lines.join("\n");
+    assert.ok(lines.length >= 2 && lines.every((l) => l && !l.includes("\n")), `${format}: whole lines ${JSON.stringify(lines)}`);
+    assert.match(all, /a warning about tr_dev_\[redacted\]/);
+    assert.match(all, /an error/);
+    assert.doesNotMatch(all, /not shown|AbCdEf/);
+    // JSON: a line per entry; pretty: its fields on lines of their own under the entry.
+    if (format === "json") assert.deepEqual(lines.map((l) => (JSON.parse(l) as { level: string }).level), ["warn", "error"]);
+    else assert.ok(lines.some((l) => l.includes("component")), "pretty shows the fields");
+  }
 });

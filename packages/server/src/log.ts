@@ -1,5 +1,6 @@
 import { pino, stdTimeFunctions, type DestinationStream } from "pino";
 import pretty from "pino-pretty";
+import { Writable } from "node:stream";
 
 /**
  * Structured logs on stderr through pino: one JSON object per line (`level`, `time`, `msg`, then the fields),
@@ -74,16 +75,32 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
   /** Where lines go: stderr (fd 2) unless a stream is given (tests). */
   destination?: DestinationStream;
+  /**
+   * Each line, formatted, goes here instead of stderr: a terminal's live view prints it above itself, so the
+   * lines do not land inside the part it redraws (`runcast dev`).
+   */
+  lines?: (line: string) => void;
+}
+
+/** A stream that hands each whole line written to it to `take`, without its newline. */
+function lineSink(take: (line: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      for (const line of String(chunk).split("\n")) if (line) take(line);
+      done();
+    },
+  });
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const format = opts.format ?? (process.stderr.isTTY ? "pretty" : "json");
   // Synchronous writes, as process.stderr does for files and pipes: the last lines before an exit are not lost.
+  const sink = opts.lines ? lineSink(opts.lines) : undefined;
   const destination =
     opts.destination ??
     (format === "pretty"
-      ? pretty({ destination: 2, sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })
-      : pino.destination({ dest: 2, sync: true }));
+      ? pretty({ destination: sink ?? 2, sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })
+      : (sink ?? pino.destination({ dest: 2, sync: true })));
   const logger = pino(
     {
       level: opts.level ?? "info",

@@ -65,13 +65,14 @@ async function sessionLog(node: { url: string; secretKey: string }, out: LiveOut
 async function dev(opts: { tasks: string; port?: string; dataDir?: string }): Promise<void> {
   const port = parsePort(opts.port);
   const { createLogger, loggerOptionsFromEnv } = await import("../log.ts");
-  // The dev terminal shows the banner and the runs: the server's own lines from warnings up, unless LOG_LEVEL says otherwise.
-  const log = createLogger(loggerOptionsFromEnv(process.env, "warn"));
+  const out = liveOutput(process.stdout);
+  // The dev terminal shows the banner and the runs: the server's own lines from warnings up, unless LOG_LEVEL says
+  // otherwise. On a terminal they are printed above the live run view, as the worker's lines are, not into it.
+  const log = createLogger({ ...loggerOptionsFromEnv(process.env, "warn"), ...(out.tty && process.stderr.isTTY ? { lines: (line: string) => out.print(line) } : {}) });
   const tasksDir = resolve(opts.tasks);
   if (!existsSync(tasksDir)) throw usageError("tasks_not_found", `--tasks: the folder ${tasksDir} does not exist`);
   const [{ configFromEnv }, { startNode }] = await Promise.all([import("../config.ts"), import("../node.ts")]);
   const config = configFromEnv({ ...(port ? { port } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
-  const out = liveOutput(process.stdout);
   const node = await startNode(config, log);
   if (node.secretKeyRevoked) {
     await node.close();
