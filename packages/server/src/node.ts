@@ -140,7 +140,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       {
         shapes: () => sync.registry.size,
         memory: () => ({
-          logs: sync.registry.logBytes,
+          logs: sync.registry.logMemory.bytes,
           logsBudget: config.shapeLogsTotalBytes,
           window: sync.registry.window.bytes,
           windowBudget: config.handoffWindowBytes,

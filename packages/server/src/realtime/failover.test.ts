@@ -96,7 +96,7 @@ test("a reader holding only a snapshot (no change yet) moves too: a snapshot's o
   assert.deepEqual(onB.changes, ["update:1:7"]);
 });
 
-test("a node whose stream lags makes the shape from a snapshot that already sees a change: a reader moving there from its offset before that change still gets it, once", async () => {
+test("a node whose stream lags makes the shape from a snapshot that already sees a change: a reader moving there from its offset before that change still gets it, once (SPEC H3)", async () => {
   const path = "/v1/shape?table=items&where=id%20%3D%203";
   const snap = await get(a, path, { offset: "-1" });
   await a.userPool.query("UPDATE items SET n = 21 WHERE id = 3");

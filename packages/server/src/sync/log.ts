@@ -189,8 +189,9 @@ export class ShapeLog {
     const old = this.#chunks.toArray();
     const kept = old.filter((c) => c.lsn > upTo);
     for (const c of old) if (c.lsn <= upTo) this.#memory?.dropped(c);
-    this.#chunks.reset([...chunks, ...kept]);
-    this.#bytes = [...chunks, ...kept].reduce((n, c) => n + c.bytes, 0);
+    const now = [...chunks, ...kept];
+    this.#chunks.reset(now);
+    this.#bytes = now.reduce((n, c) => n + c.bytes, 0);
     this.#trimmedLsn = from;
     for (const c of chunks) this.#memory?.added(this, c);
     this.#trim();

@@ -39,6 +39,8 @@ export interface RegistryOptions extends ShapeLimits {
 }
 
 let handleSeq = 0;
+/** While readers wait for the stream to reach a position, a logical message is committed this often. */
+const NUDGE_AGAIN_MS = 100;
 /** Tries to create a shape whose table keeps changing under its snapshot. */
 const CREATE_ATTEMPTS = 3;
 /** How long a definition whose where clause blew the evaluation budget is refused. */
@@ -88,8 +90,12 @@ export class ShapeRegistry {
   /** What the stream delivered lately, to detect snapshots taken inside a commit's visibility window (C2). */
   readonly #delivered = new DeliveredXids();
   readonly #appliedWaiters = new Set<{ lsn: bigint; done(ok: boolean): void }>();
+  /** A logical message is being committed for them (#nudge). */
+  #nudging = false;
   /** Recent transactions, to take over readers of other nodes from their offsets (H3). */
   readonly window: TransactionWindow;
+  /** The byte budget every shape log of the node shares (L2). */
+  readonly logMemory: LogMemory;
   /** Definitions refused for a while: their where clause could not be evaluated within budget. */
   readonly #poisoned = new Map<string, { message: string; until: number }>();
   readonly #dirty = new Set<Shape>();
@@ -107,7 +113,9 @@ export class ShapeRegistry {
   constructor(pool: pg.Pool, publication: Publication, opts: RegistryOptions) {
     this.#pool = pool;
     this.#publication = publication;
-    this.#opts = { ...opts, logMemory: new LogMemory(opts.logsTotalBytes ?? 256 * 1024 * 1024) };
+    this.logMemory = new LogMemory(opts.logsTotalBytes ?? 256 * 1024 * 1024);
+    // Every shape's log counts against the node's budget too.
+    this.#opts = { ...opts, logMemory: this.logMemory };
     this.window = new TransactionWindow(opts.windowBytes ?? 16 * 1024 * 1024);
     this.#timer = setInterval(() => this.evictIdle(Date.now()), Math.min(60_000, opts.idleMs)).unref();
     warmUpWhereCompiler();
@@ -115,11 +123,6 @@ export class ShapeRegistry {
 
   get size(): number {
     return this.#byKey.size;
-  }
-
-  /** Bytes the shape logs of the node hold (estimated), under `logsTotalBytes`. */
-  get logBytes(): number {
-    return (this.#opts.logMemory as LogMemory).bytes;
   }
 
   byHandle(handle: string): Shape | undefined {
@@ -328,7 +331,11 @@ export class ShapeRegistry {
     return shape.handle;
   }
 
-  /** Resolves true once every transaction up to `lsn` is applied (false after a few seconds, or when closing). */
+  /**
+   * Resolves true once every transaction up to `lsn` is applied (false after a few seconds, or when closing).
+   * `lsn` may be a position no commit of the published tables reaches soon (a snapshot's): the registry
+   * nudges the stream past it.
+   */
   #applied(lsn: bigint): Promise<boolean> {
     if (lsn <= this.lastLsn) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -338,7 +345,25 @@ export class ShapeRegistry {
       }, 5_000);
       const waiter = { lsn, done: (ok: boolean) => (clearTimeout(timer), resolve(ok)) };
       this.#appliedWaiters.add(waiter);
+      this.#nudge();
     });
+  }
+
+  /**
+   * Commits a logical decoding message, which the stream delivers as an empty transaction: everything
+   * committed before it is then applied, even when nothing else is written. One at a time, however many wait;
+   * again, shortly after, while some still wait (one in flight may have been sent before their position).
+   */
+  #nudge(): void {
+    if (this.#nudging || this.#closed) return;
+    this.#nudging = true;
+    void this.#pool
+      .query("SELECT pg_logical_emit_message(true, 'runcast', 'position')")
+      .catch(() => {})
+      .finally(() => {
+        this.#nudging = false;
+        if (this.#appliedWaiters.size) setTimeout(() => this.#appliedWaiters.size && this.#nudge(), NUDGE_AGAIN_MS).unref();
+      });
   }
 
   /**
@@ -352,12 +377,8 @@ export class ShapeRegistry {
       if (!this.window.covers(lsn)) return false;
       const upTo = shape.completeAfter > shape.log.trimmedLsn ? shape.completeAfter : shape.log.trimmedLsn;
       // Every transaction committed up to `upTo` must be applied first (one still being applied joins the window
-      // once every shape has it). A logical message, committed now, gets the stream past `upTo` even when
-      // nothing else is written.
-      if (upTo > this.lastLsn) {
-        this.#pool.query("SELECT pg_logical_emit_message(true, 'runcast', 'position')").catch(() => {});
-        if (!(await this.#applied(upTo))) return false;
-      }
+      // once every shape has it).
+      if (upTo > this.lastLsn && !(await this.#applied(upTo))) return false;
       if (shape.state !== "ready") return false;
       const chunks = shape.replay(this.window.between(lsn, upTo));
       if (!chunks) return false;
