@@ -35,15 +35,20 @@ async function get(node: TestNode, path: string, q: Record<string, string>): Pro
   return { status: res.status, handle: res.headers.get("electric-handle") ?? "", offset: res.headers.get("electric-offset") ?? "", messages };
 }
 
-/** Reads on (not live) until up to date; the changes in order as "op:id:n". */
-async function catchUp(node: TestNode, path: string, handle: string, offset: string): Promise<{ status: number; offset: string; changes: string[] }> {
+/**
+ * Reads on until up to date with at least `least` changes (the writes the test just made: held live requests
+ * wait for those the node has not applied yet); the changes in order as "op:id:n".
+ */
+async function catchUp(node: TestNode, path: string, handle: string, offset: string, least = 0): Promise<{ status: number; offset: string; changes: string[] }> {
   const changes: string[] = [];
+  let upToDate = false;
   for (;;) {
-    const r = await get(node, path, { handle, offset });
+    const r = await get(node, path, { handle, offset, ...(upToDate ? { live: "true" } : {}) });
     if (r.status !== 200) return { status: r.status, offset, changes };
     for (const m of r.messages) if (m.headers.operation) changes.push(`${m.headers.operation}:${m.value?.id}:${m.value?.n ?? ""}`);
     offset = r.offset;
-    if (r.messages.some((m) => m.headers.control === "up-to-date")) return { status: 200, offset, changes };
+    upToDate ||= r.messages.some((m) => m.headers.control === "up-to-date");
+    if (upToDate && changes.length >= least) return { status: 200, offset, changes };
   }
 }
 
@@ -56,7 +61,7 @@ test("a reader moves from node A to node B with its handle and offset: B serves 
 
   await a.userPool.query("UPDATE items SET n = 1 WHERE id = 2");
   await a.userPool.query("UPDATE items SET n = 1 WHERE id = 3"); // not in the shape
-  const onA = await catchUp(a, SHAPE, snap.handle, snap.offset);
+  const onA = await catchUp(a, SHAPE, snap.handle, snap.offset, 1);
   assert.deepEqual(onA.changes, ["update:2:1"]);
 
   // While the reader is away: an update, a row moving out of the where clause, one moving in, an insert, a delete.
@@ -67,11 +72,11 @@ test("a reader moves from node A to node B with its handle and offset: B serves 
   await a.userPool.query("DELETE FROM items WHERE id = 2");
 
   // B never saw this shape: it takes the reader over from its offset.
-  const onB = await catchUp(b, SHAPE, snap.handle, onA.offset);
+  const onB = await catchUp(b, SHAPE, snap.handle, onA.offset, 5);
   assert.equal(onB.status, 200, "no start-over");
   assert.deepEqual(onB.changes, ["update:4:2", "delete:6:", "insert:5:5", "insert:8:8", "delete:2:"]);
   // What A would have said from the same offset is the same.
-  const sameOnA = await catchUp(a, SHAPE, snap.handle, onA.offset);
+  const sameOnA = await catchUp(a, SHAPE, snap.handle, onA.offset, 5);
   assert.deepEqual(sameOnA.changes, onB.changes);
   assert.equal(sameOnA.offset, onB.offset, "the same position on both nodes");
 
@@ -91,7 +96,7 @@ test("a reader holding only a snapshot (no change yet) moves too: a snapshot's o
   const snap = await get(a, path, { offset: "-1" });
   assert.match(snap.offset, /^\d+_0$/);
   await a.userPool.query("UPDATE items SET n = 7 WHERE id = 1");
-  const onB = await catchUp(b, path, snap.handle, snap.offset);
+  const onB = await catchUp(b, path, snap.handle, snap.offset, 1);
   assert.equal(onB.status, 200);
   assert.deepEqual(onB.changes, ["update:1:7"]);
 });
@@ -100,7 +105,7 @@ test("a node whose stream lags makes the shape from a snapshot that already sees
   const path = "/v1/shape?table=items&where=id%20%3D%203";
   const snap = await get(a, path, { offset: "-1" });
   await a.userPool.query("UPDATE items SET n = 21 WHERE id = 3");
-  const onA = await catchUp(a, path, snap.handle, snap.offset);
+  const onA = await catchUp(a, path, snap.handle, snap.offset, 1);
   assert.deepEqual(onA.changes, ["update:3:21"]);
   // B has applied everything so far, then its stream stalls.
   const deadline = Date.now() + 10_000;
@@ -119,11 +124,11 @@ test("a node whose stream lags makes the shape from a snapshot that already sees
   }
   // The reader from A arrives with A's handle and its offset before that change, and nothing else is written:
   // the change is in B's snapshot rows, not in its log, and must still reach the reader.
-  const onB = await catchUp(b, path, snap.handle, onA.offset);
+  const onB = await catchUp(b, path, snap.handle, onA.offset, 1);
   assert.equal(onB.status, 200, "no start-over");
   assert.deepEqual(onB.changes, ["update:3:22"]);
   await a.userPool.query("UPDATE items SET n = 23 WHERE id = 3");
-  const next = await catchUp(b, path, snap.handle, onB.offset);
+  const next = await catchUp(b, path, snap.handle, onB.offset, 1);
   assert.deepEqual(next.changes, ["update:3:23"], "then on, each change once");
 });
 
