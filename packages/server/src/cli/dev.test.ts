@@ -72,6 +72,8 @@ test(
       await dev.waitFor(/worker ready: progress, ver/, 90_000);
       const key = /Secret key\s+(?:\x1b\[\d+m)*(tr_dev_[0-9a-zA-Z]{24})/.exec(dev.output())?.[1];
       assert.ok(key, `no key in the banner:\n${dev.output()}`);
+      // The commands to try come right after the worker's first ready line, maybe in a later read of the terminal.
+      await dev.waitFor(/npx runcast trigger/);
       assert.match(plainText(dev.output()), new RegExp(`npx runcast trigger progress --watch --api-url http://localhost:${port} --data-dir ${dataDir}`));
 
       // The live log: each status in colour, with duration and progress bar; the runs going are redrawn.
